@@ -129,6 +129,8 @@ class ApiServer:
                 return self._openapi(parts, request.headers.get("Accept", ""))
             if len(parts) == 7 and parts[:3] == ["api", "v1", "namespaces"] and parts[4:7:2] == ["pods", "exec"]:
                 return await self._exec(request, parts[3], parts[5])
+            if len(parts) >= 7 and parts[:3] == ["api", "v1", "namespaces"] and parts[4:7:2] == ["pods", "proxy"]:
+                return await self._pod_proxy(request, parts[3], parts[5], "/".join(parts[7:]))
             if request.method == "GET":
                 found = self._discovery(parts)
                 if found is not None:
@@ -309,6 +311,35 @@ class ApiServer:
         await ws.send_bytes(b"\x03" + json.dumps(status).encode())
         await ws.close()
         return ws
+
+    async def _pod_proxy(self, request: web.Request, namespace: str, target: str, path: str) -> web.Response:
+        """The pod proxy (pods/[scheme:]NAME:PORT/proxy/PATH): the request goes to the server double of the
+        container image that listens on PORT (execs.SERVERS), its status and body come back unchanged. Like the
+        API server, a port nobody listens on is 503 "error trying to reach service"."""
+        pieces = target.split(":")
+        if len(pieces) == 3 and pieces[0] in ("http", "https"):
+            pieces = pieces[1:]
+        if len(pieces) != 2 or not pieces[1].isdigit():
+            raise ApiError(400, "BadRequest", f"the pod proxy double needs NAME:PORT, not {target!r}")
+        name, port = pieces[0], int(pieces[1])
+        pod = self.store.get(self.store.resource("", "v1", "pods"), namespace, name)
+        server = None
+        if pod.get("status", {}).get("phase") == "Running":
+            for container in pod.get("spec", {}).get("containers", []):
+                found = self.execs.container(namespace, name, container["name"], container.get("image", "")).servers
+                server = server or found.get(port)
+        if server is None:
+            raise ApiError(503, "ServiceUnavailable", f"error trying to reach service: dial tcp {name}:{port}: "
+                                                      "connect: connection refused")
+        raw = await request.text()
+        try:
+            body = json.loads(raw) if raw.strip() else None
+        except json.JSONDecodeError:
+            return _json({"errors": ["failed to parse JSON input"]}, 400)
+        status, answer = server.call(request.method, path, request.headers, body)
+        if answer is None:
+            return web.Response(status=status)
+        return _json(answer, status)
 
     def _exists(self, rt, namespace, name) -> bool:
         try:

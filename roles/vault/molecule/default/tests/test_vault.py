@@ -1,8 +1,9 @@
 """vault: outcomes read back through the Kubernetes API (and, on sim, the Helm double's release state).
 
-Init, unseal and configuration are read back through `vault` in the server pod (pod exec): on sim that is the
-API double's Vault CLI double, which keeps Vault's state machine (init once, unseal threshold, root token) but
-is not Vault; the pod, the injector and its webhook are fixtures there (prepare.yml).
+Init, unseal and configuration are read back from Vault's HTTP API through the API server's pod proxy, as the
+role reaches it: on sim that is the API double's Vault API double (tests/sim/kubesim/vault.py), which keeps
+Vault's state machine (init once, unseal threshold, root token) but is not Vault; the pod, the injector and its
+webhook are fixtures there (prepare.yml).
 """
 
 import json
@@ -73,19 +74,20 @@ def _init():
         return json.load(fh)
 
 
-def _vault(kubeconfig, *args, token=None):
-    """`vault ...` in the server pod through the API's exec (sim: the Vault CLI double; kind: the real CLI)."""
-    from kubernetes import client, config
-    from kubernetes.stream import stream
+def _vault(kubeconfig, path, token=None, method="GET", body=None):
+    """(status, JSON answer) of Vault's HTTP API through the API server's pod proxy, as the role reaches it
+    (sim: the API double's Vault API double; kind: the real server)."""
+    from kubernetes import config
 
-    cfg = client.Configuration()
-    config.load_kube_config(config_file=kubeconfig, client_configuration=cfg, persist_config=False)
-    api = client.CoreV1Api(client.ApiClient(configuration=cfg))
-    command = ["env", "VAULT_ADDR=http://127.0.0.1:8200"] + ([f"VAULT_TOKEN={token}"] if token else []) + ["vault", *args]
-    resp = stream(api.connect_get_namespaced_pod_exec, "vault-0", "vault", command=command, container="vault",
-                  stdout=True, stderr=True, stdin=False, tty=False, _preload_content=False)
-    resp.run_forever(timeout=30)
-    return resp.returncode, resp.read_stdout(), resp.read_stderr()
+    api_client = config.new_client_from_config(config_file=kubeconfig, persist_config=False)
+    headers = {"Accept": "application/json", "Content-Type": "application/json"}
+    if token:
+        headers["X-Vault-Token"] = token
+    request = api_client.param_serialize(method, "/api/v1/namespaces/vault/pods/http:vault-0:8200/proxy/v1/" + path,
+                                         header_params=headers, body=body, auth_settings=["BearerToken"])
+    response = api_client.call_api(*request, _request_timeout=30)
+    raw = response.read()
+    return response.status, (json.loads(raw) if raw else None)
 
 
 def test_init_file_is_private_and_holds_the_keys_and_root_token():
@@ -100,47 +102,45 @@ def test_init_file_is_private_and_holds_the_keys_and_root_token():
 
 def test_vault_is_initialised_and_unsealed(kubeconfig):
     """After side_effect.yml restarted the pod (sealed again), the second converge unsealed it."""
-    rc, out, err = _vault(kubeconfig, "status", "-format=json")
-    status = json.loads(out)
-    assert (rc, err) == (0, "")
-    assert status["initialized"] is True and status["sealed"] is False
-    assert (status["t"], status["n"]) == (1, 1)
+    status, seal = _vault(kubeconfig, "sys/seal-status")
+    assert status == 200
+    assert seal["initialized"] is True and seal["sealed"] is False
+    assert (seal["t"], seal["n"]) == (1, 1)
 
 
 def test_the_root_token_is_needed(kubeconfig):
-    rc, _, err = _vault(kubeconfig, "policy", "read", "payment-processor")
-    assert rc == 2 and "permission denied" in err
+    status, answer = _vault(kubeconfig, "sys/policies/acl/payment-processor")
+    assert status == 403 and "permission denied" in answer["errors"]
 
 
 def test_kubernetes_auth_points_at_the_in_cluster_api(kubeconfig):
     token = _init()["root_token"]
-    auths = json.loads(_vault(kubeconfig, "auth", "list", "-format=json", token=token)[1])
+    auths = _vault(kubeconfig, "sys/auth", token=token)[1]["data"]
     assert auths["kubernetes/"]["type"] == "kubernetes"
-    rc, out, _ = _vault(kubeconfig, "read", "-format=json", "auth/kubernetes/config", token=token)
-    assert rc == 0 and json.loads(out)["data"]["kubernetes_host"] == "https://kubernetes.default.svc:443"
+    status, config = _vault(kubeconfig, "auth/kubernetes/config", token=token)
+    assert status == 200 and config["data"]["kubernetes_host"] == "https://kubernetes.default.svc:443"
 
 
 def test_payment_processor_policy_role_and_kv_secret(kubeconfig):
     token = _init()["root_token"]
-    rc, policy, _ = _vault(kubeconfig, "policy", "read", "payment-processor", token=token)
-    assert rc == 0
-    assert 'path "secret/data/banking/payment-processor"' in policy and '"read"' in policy
-    rc, out, _ = _vault(kubeconfig, "read", "-format=json", "auth/kubernetes/role/payment-processor", token=token)
-    role = json.loads(out)["data"]
-    assert rc == 0
+    status, policy = _vault(kubeconfig, "sys/policies/acl/payment-processor", token=token)
+    assert status == 200
+    assert 'path "secret/data/banking/payment-processor"' in policy["data"]["policy"]
+    assert '"read"' in policy["data"]["policy"]
+    status, role = _vault(kubeconfig, "auth/kubernetes/role/payment-processor", token=token)
+    role = role["data"]
+    assert status == 200
     assert role["bound_service_account_names"] == ["payment-processor-sa"]
     assert role["bound_service_account_namespaces"] == ["banking-core"]
     assert role["token_policies"] == ["payment-processor"] and role["token_ttl"] == 3600
-    mounts = json.loads(_vault(kubeconfig, "secrets", "list", "-format=json", token=token)[1])
+    mounts = _vault(kubeconfig, "sys/mounts", token=token)[1]["data"]
     assert mounts["secret/"]["type"] == "kv" and mounts["secret/"]["options"]["version"] == "2"
-    rc, out, _ = _vault(kubeconfig, "kv", "get", "-format=json", "-mount=secret", "banking/payment-processor",
-                        token=token)
+    status, secret = _vault(kubeconfig, "secret/data/banking/payment-processor", token=token)
     with open(os.path.join(SECRETS, "vault-kv.json")) as fh:
         want = json.load(fh)["banking/payment-processor"]
-    secret = json.loads(out)["data"]
-    assert rc == 0 and secret["data"] == want
-    # Written once: the idempotence run did not put a second version.
-    assert secret["metadata"]["version"] == 1
+    assert status == 200 and secret["data"]["data"] == want
+    # Written once: the idempotence run and the converge after the restart did not put a second version.
+    assert secret["data"]["metadata"]["version"] == 1
 
 
 def test_no_secret_in_the_plan(plan_dir):
