@@ -64,6 +64,20 @@ def test_generated_secrets_are_not_in_the_plan(tmp_path_factory, plan_day):
     assert not os.path.exists(os.path.join(build_dir, "secrets")), "plan mode generates no secret"
 
 
+def test_the_gitops_lab_syncs_from_the_repository_the_argocd_add_on_serves(tmp_path_factory, plan_day):
+    """Day 4 renders the git server and the GitOps lab from one variable, kubelab_gitops_repo_url."""
+    build_dir = plan_day(tmp_path_factory, "4")
+    url = load_yaml(os.path.join(ROOT, "playbooks", "group_vars", "all", "main.yml"))["kubelab_gitops_repo_url"]
+    plan = os.path.join(build_dir, "plan", CLUSTER)
+    sources = [doc["spec"].get("sourceRepos") or [doc["spec"]["template"]["spec"]["source"]["repoURL"]]
+               for path in glob.glob(os.path.join(plan, "lab", "w2d4-gitops-backup", "**", "*.yaml"), recursive=True)
+               for doc in load_docs(path) if doc["kind"] in ("AppProject", "ApplicationSet")]
+    assert sources and all(repos == [url] for repos in sources), sources
+    served = [d for d in load_docs(os.path.join(plan, "argocd", "git-server.yaml")) if d["kind"] == "Service"]
+    host = url.split("/")[2]
+    assert ["%s.%s.svc.cluster.local" % (s["metadata"]["name"], s["metadata"]["namespace"]) for s in served] == [host]
+
+
 def test_namespace_tenancy_renders_one_copy_per_student(tmp_path_factory, plan_day):
     students = json.dumps({"kubelab_tenancy": "namespace", "kubelab_students": [{"name": "kim"}, {"name": "lee"}]})
     build_dir = plan_day(tmp_path_factory, 3, "-e", students)

@@ -152,15 +152,16 @@ def test_git_server_ships_the_gitops_lab_files(planned):
 
 
 def test_gitops_lab_gets_the_git_server_url():
-    """The lab's manifests carry a placeholder URL that the lab role replaces with the add-on's URL."""
-    url = " ".join(defaults("argocd")["argocd_git_repo_url"].split())
-    url = url.replace("{{ argocd_git_server_name }}", "git-server").replace("{{ argocd_namespace }}", "argocd") \
-             .replace("{{ argocd_git_repos[0].name }}", "platform-manifests")
-    assert url == "git://git-server.argocd.svc.cluster.local/platform-manifests.git"
-    lab_defaults = defaults("lab")
-    # The lab role uses argocd_git_repo_url when the argocd role exported it, else the same URL as a fallback.
-    assert "argocd_git_repo_url" in lab_defaults["lab_git_repo_url"] and url in lab_defaults["lab_git_repo_url"]
-    placeholders = [k for k, v in lab_defaults["lab_replacements"].items() if "lab_git_repo_url" in v]
+    """One project variable is the GitOps repository URL: the argocd add-on serves it, the lab role writes it
+    over the lab manifests' placeholder URL."""
+    with open(os.path.join(ROOT, "playbooks/group_vars/all/main.yml"), encoding="utf-8") as handle:
+        url = yaml.safe_load(handle)["kubelab_gitops_repo_url"]
+    argocd = defaults("argocd")
+    served = "git://%s.%s.svc.cluster.local/%s.git" % (argocd["argocd_git_server_name"], argocd["argocd_namespace"],
+                                                       argocd["argocd_git_repos"][0]["name"])
+    assert url == served == "git://git-server.argocd.svc.cluster.local/platform-manifests.git"
+    replacements = defaults("lab")["lab_replacements"]
+    placeholders = [k for k, v in replacements.items() if v == "{{ kubelab_gitops_repo_url }}"]
     lab = open(os.path.join(ROOT, "labs/w2d4-gitops-backup/manifests/20-argocd.yaml"), encoding="utf-8").read()
     assert placeholders and all(p in lab for p in placeholders)
 
@@ -196,6 +197,9 @@ def test_no_secret_in_any_plan_file(planned):
     (["-e", json.dumps({"vault_kubernetes_roles": [{"name": "x", "bound_service_account_names": ["a"],
                                                     "bound_service_account_namespaces": ["b"], "policies": ["nope"]}]})],
      ADDONS, "vault_kubernetes_roles: role x grants policies ['nope']"),
+    (["-e", "argocd_git_server_name=gitd"], ADDONS,
+     "kubelab_gitops_repo_url is git://git-server.argocd.svc.cluster.local/platform-manifests.git, but the argocd "
+     "add-on's git server serves git://gitd.argocd.svc.cluster.local/platform-manifests.git"),
 ])
 def test_checks_refuse_bad_variables_before_anything_changes(tmp_path, extra, addons, message):
     result = run_day(str(tmp_path), addons, *extra)
