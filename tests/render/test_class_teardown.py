@@ -1,5 +1,5 @@
 """playbooks/teardown.yml: an unknown student stops it before any change; one student's removal in namespace
-tenancy takes exactly their namespaces and sheet (on the Kubernetes API test double)."""
+tenancy takes exactly their namespaces, sheet and overview row (on the Kubernetes API test double)."""
 
 import json
 import os
@@ -71,5 +71,7 @@ def test_one_student_in_namespace_tenancy_loses_exactly_their_namespaces_and_she
     assert {"alice", "alice-arch-lab", "carol", "carol-arch-lab"} <= names
     assert not {"bob", "bob-arch-lab"} & names
     assert not (build / "students" / "bob").exists()
+    overview = (build / "students" / "index.md").read_text()
+    assert "| alice |" in overview and "| carol |" in overview and "| bob |" not in overview
     assert (build / "students" / "alice" / "kubeconfig").exists() and (build / "students" / "carol").is_dir()
     assert (build / "clusters" / "kubelab-shared" / "kubeconfig").exists(), "the shared cluster must stay"
