@@ -83,3 +83,63 @@ def test_mode_is_applied_and_corrected(tmp_path):
     os.chmod(tmp_path / "a/secret.txt", 0o644)
     assert run(module)["file_changed"]
     assert (os.stat(tmp_path / "a/secret.txt").st_mode & 0o777) == 0o600
+
+
+def test_artifacts_write_several_files_and_one_index_in_one_call(tmp_path):
+    helm = {"repo": "https://charts.example", "chart": "c", "version": "1.2.3", "release": "r", "namespace": "n"}
+    module = FakeModule(plan_dir=str(tmp_path), type="manifest", artifacts=[
+        {"path": "p/ns.yaml", "data": {"kind": "Namespace"}},
+        {"path": "p/values.yaml", "type": "helm-release", "data": {"a": 1}, "helm": helm},
+        {"path": "p/a.txt", "type": "file", "content": "s", "mode": "0600"},
+    ])
+    first = run(module)
+    second = run(module)
+    assert first["changed"] and first["dests"][0] == str(tmp_path / "p/ns.yaml")
+    assert not second["changed"]
+    assert [(a["path"], a["type"]) for a in index(str(tmp_path))["artifacts"]] == [
+        ("p/a.txt", "file"), ("p/ns.yaml", "manifest"), ("p/values.yaml", "helm-release")]
+    assert oct(os.stat(tmp_path / "p/a.txt").st_mode & 0o777) == "0o600"
+
+
+def test_artifacts_render_exactly_what_one_call_per_file_renders(tmp_path):
+    items = [{"path": "z/b.yaml", "documents": [{"a": 1}, None, {"b": 2}]}, {"path": "a/a.yaml", "content": "x: 1\n"}]
+    for item in items:
+        run(FakeModule(plan_dir=str(tmp_path / "one"), **item))
+    run(FakeModule(plan_dir=str(tmp_path / "list"), artifacts=items))
+    for name in ("z/b.yaml", "a/a.yaml", "index.json"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "list" / name).read_bytes()
+
+
+def test_a_bad_artifact_writes_none_of_them(tmp_path):
+    with pytest.raises(ValueError, match="helm-release needs helm"):
+        run(FakeModule(plan_dir=str(tmp_path), artifacts=[
+            {"path": "a/ok.yaml", "content": "x"}, {"path": "a/v.yaml", "type": "helm-release", "data": {}}]))
+    with pytest.raises(ValueError, match="more than once"):
+        run(FakeModule(plan_dir=str(tmp_path), artifacts=[
+            {"path": "a/ok.yaml", "content": "x"}, {"path": "a/ok.yaml", "content": "y"}]))
+    assert not os.listdir(tmp_path)
+
+
+def test_no_artifacts_write_nothing(tmp_path):
+    assert not run(FakeModule(plan_dir=str(tmp_path), artifacts=[]))["changed"]
+    assert not os.listdir(tmp_path)
+
+
+def test_libyaml_emitter_writes_what_the_python_emitter_writes():
+    """to_yaml uses libyaml's emitter when there is one; the rendered text must not depend on that."""
+    import yaml
+
+    class PythonDumper(yaml.SafeDumper):
+        pass
+
+    PythonDumper.add_representer(str, pa._str_representer)
+    documents = [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "labels": {"a": "true", "b": "1"}},
+         "data": {"script": "#!/bin/sh\nset -eu\necho 'done'\n", "empty": "", "yes": "yes", "unicode": "Zürich ✓",
+                  "long": "word " * 40, "colon": "a: b", "star": "*", "null": None, "num": 1.5, "list": []}},
+        {"spec": {"containers": [{"name": "c", "args": ["--a=1", "-b"], "ports": [{"containerPort": 80}]}]}},
+    ]
+    for docs in (documents, documents[:1]):
+        expected = yaml.dump_all(docs, Dumper=PythonDumper, default_flow_style=False, sort_keys=False,
+                                 allow_unicode=True, explicit_start=len(docs) > 1)
+        assert pa.to_yaml(docs) == expected

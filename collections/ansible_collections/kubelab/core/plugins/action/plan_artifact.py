@@ -34,5 +34,5 @@ class ActionModule(ActionBase):
         try:
             result.update(run(args, bool(self._task.check_mode)))
         except (ValueError, OSError) as err:
-            result.update(failed=True, msg="plan_artifact %s: %s" % (args.get("path"), err))
+            result.update(failed=True, msg="plan_artifact %s: %s" % (args.get("path") or "artifacts", err))
         return result

@@ -1,16 +1,18 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-"""Write one rendered artifact of a cluster's plan and record it in the plan's index.json."""
+"""Write rendered artifacts of a cluster's plan and record them in the plan's index.json."""
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 ---
 module: plan_artifact
-short_description: Write a rendered artifact under a cluster's plan directory and index it
+short_description: Write rendered artifacts under a cluster's plan directory and index them
 description:
   - Writes a file under O(plan_dir) only when its content differs, atomically.
   - Upserts one entry for it in C(<plan_dir>/index.json), the list of everything a cluster's plan holds.
+  - With O(artifacts), writes several files of one role in one call (one task instead of one per file, which
+    matters when a class of thirty clusters renders them all); every artifact is checked before any is written.
   - The same module serves plan mode and apply mode; apply mode applies the files this module wrote.
 options:
   plan_dir:
@@ -22,20 +24,20 @@ options:
     type: str
     required: true
   path:
-    description: The artifact's path relative to O(plan_dir); its first part names the role, e.g. C(csi/crds.yaml).
+    description:
+      - The artifact's path relative to O(plan_dir); its first part names the role, e.g. C(csi/crds.yaml).
+      - Exactly one of O(path) and O(artifacts).
     type: str
-    required: true
   role:
-    description: The role that renders the artifact.
+    description: The role that renders the artifact(s).
     type: str
     required: true
   type:
-    description: What the artifact is.
+    description: What the artifact is. Required with O(path); the default type of the items of O(artifacts).
     type: str
-    required: true
     choices: [kind-config, kubeadm-config, manifest, helm-release, file]
   content:
-    description: The file's text. Exactly one of O(content), O(data), O(documents).
+    description: The file's text. With O(path), exactly one of O(content), O(data), O(documents).
     type: str
   data:
     description: One YAML document.
@@ -54,9 +56,35 @@ options:
       release: {type: str, required: true, description: Release name.}
       namespace: {type: str, required: true, description: Release namespace.}
   mode:
-    description: File mode.
+    description: File mode (and the default mode of the items of O(artifacts)).
     type: str
     default: "0644"
+  artifacts:
+    description:
+      - Several artifacts of the role O(role), written in one call; an empty list writes nothing.
+      - Each item takes O(path), O(type) (default the call's O(type)), exactly one of O(content), O(data),
+        O(documents), O(helm) and O(mode) (default the call's O(mode)), as for a single artifact.
+    type: list
+    elements: dict
+    suboptions:
+      path: {type: str, required: true, description: The artifact's path relative to O(plan_dir).}
+      type:
+        type: str
+        choices: [kind-config, kubeadm-config, manifest, helm-release, file]
+        description: What the artifact is (default the call's O(type)).
+      content: {type: str, description: The file's text.}
+      data: {type: raw, description: One YAML document.}
+      documents: {type: list, elements: raw, description: Several YAML documents.}
+      helm:
+        type: dict
+        description: For type helm-release, the release the values file belongs to.
+        suboptions:
+          repo: {type: str, required: true, description: Chart repository URL (https or oci).}
+          chart: {type: str, required: true, description: Chart name.}
+          version: {type: str, required: true, description: Pinned chart version.}
+          release: {type: str, required: true, description: Release name.}
+          namespace: {type: str, required: true, description: Release namespace.}
+      mode: {type: str, description: File mode (default the call's O(mode)).}
 author: kubelab maintainers
 """
 
@@ -69,15 +97,30 @@ EXAMPLES = r"""
     role: cluster_kind
     type: kind-config
     data: "{{ kubelab_cluster | kubelab.core.kind_config }}"
+
+- name: Render the csi manifests (one task, several files)
+  kubelab.core.plan_artifact:
+    plan_dir: "{{ kubelab_plan_dir }}"
+    cluster: "{{ inventory_hostname }}"
+    role: csi
+    type: manifest
+    artifacts:
+      - {path: csi/snapshot-crds.yaml, documents: "{{ crds }}"}
+      - {path: csi/storage-classes.yaml, documents: "{{ classes }}"}
 """
 
 RETURN = r"""
 dest:
   description: Absolute path of the written file.
-  returned: always
+  returned: with O(path)
   type: str
+dests:
+  description: Absolute paths of the written files, in the order of O(artifacts).
+  returned: with O(artifacts)
+  type: list
+  elements: str
 file_changed:
-  description: Whether the file's content changed.
+  description: Whether the content (or mode) of a file changed.
   returned: always
   type: bool
 index_changed:
@@ -105,7 +148,7 @@ def main():
     try:
         module.exit_json(**run(module.params, module.check_mode))
     except (ValueError, OSError) as err:
-        module.fail_json(msg="plan_artifact %s: %s" % (module.params["path"], err))
+        module.fail_json(msg="plan_artifact %s: %s" % (module.params["path"] or "artifacts", err))
 
 
 if __name__ == "__main__":
