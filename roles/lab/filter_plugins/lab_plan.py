@@ -265,6 +265,11 @@ def lab_instances(loaded, tenancy="cluster", students=None, replacements=None, s
     return instances
 
 
+def lab_plan_artifacts(instances):
+    """Every manifest file of the instances as kubelab.core.plan_artifact's artifacts items (path, documents)."""
+    return [{"path": a["path"], "documents": a["documents"]} for instance in instances for a in instance["artifacts"]]
+
+
 def lab_secret_objects(generated, values):
     """Group generated values into Secret objects; values: {"<namespace>/<secret>/<key>": {kind, value|crt|key}}."""
     secrets = {}
@@ -322,6 +327,7 @@ class FilterModule(object):
             "lab_tenancy_problems": lab_tenancy_problems,
             "lab_owned_namespaces": lab_owned_namespaces,
             "lab_instances": lab_instances,
+            "lab_plan_artifacts": lab_plan_artifacts,
             "lab_secret_objects": lab_secret_objects,
             "lab_fetch_failures": lab_fetch_failures,
             "lab_table": lab_table,
