@@ -3,7 +3,10 @@
 never fails on a number. Target: 30 students take at most 3x as long as 1.
 
 With --profile, the N-student run also prints the slowest tasks (ansible.posix.profile_tasks), to show where
-the time goes.
+the time goes. Most of it is per cluster and per task: every task of the cluster plays runs once per cluster,
+in a worker process Ansible forks for it, which templates the task's arguments afresh; so the cluster plays run
+as few tasks as they can in plan mode (docs/architecture.md, "Modes"). The figures depend on what else the
+machine runs: each size prints the load average before its runs.
 Usage: python scripts/bench_class.py [--day 3] [--students 30] [--runs 1] [--profile] [--with-addons]
 """
 
@@ -62,14 +65,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         playbook = os.path.join(ROOT, "playbooks", "day%s.yml" % args.day)
         for size in (1, args.students):
+            load = os.getloadavg()
             times = []
             for run in range(args.runs):
                 build_dir = os.path.join(tmp, "build-%d-%d" % (size, run))  # a fresh build dir: every file is written
                 seconds, stdout = plan(playbook, build_dir, size, args.with_addons, args.profile and size > 1)
                 times.append(seconds)
             figures[size] = statistics.median(times)
-            print("plan mode, day %s, %d student(s), cluster tenancy, %d cores: %.1f s%s" % (
-                args.day, size, os.cpu_count(), figures[size], " (median of %d)" % args.runs if args.runs > 1 else ""))
+            print("plan mode, day %s, %d student(s), cluster tenancy, %d cores: %.1f s%s [load average before: %s]" % (
+                args.day, size, os.cpu_count(), figures[size], " (median of %d)" % args.runs if args.runs > 1 else "",
+                " ".join("%.2f" % x for x in load)))
             sys.stdout.flush()
             if args.profile and size > 1:
                 print("  slowest tasks of the %d-student run:" % size)
