@@ -21,7 +21,7 @@ options:
   kubeconfig:
     type: path
     description: Kubeconfig file. Defaults to the environment variable K8S_AUTH_KUBECONFIG, then KUBECONFIG.
-  context: {type: str, description: Kubeconfig context (default: the current context).}
+  context: {type: str, description: "Kubeconfig context (default: the current context)."}
   namespace: {type: str, required: true, description: Namespace of the pod.}
   pod: {type: str, required: true, description: Name of the pod.}
   port: {type: int, required: true, description: Port of the pod to send the request to.}
