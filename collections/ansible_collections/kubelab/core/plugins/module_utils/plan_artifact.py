@@ -134,27 +134,25 @@ HELM_OPTIONS = dict(
     release=dict(type="str", required=True),
     namespace=dict(type="str", required=True),
 )
-ARGUMENT_SPEC = dict(
-    plan_dir=dict(type="path", required=True),
-    cluster=dict(type="str", required=True),
-    path=dict(type="str"),
-    role=dict(type="str", required=True),
+# What one artifact is: the module's own options, and each item of artifacts: (where type and mode default to
+# the call's, and path is required).
+ARTIFACT_OPTIONS = dict(
     type=dict(type="str", choices=TYPES),
     content=dict(type="str"),
     data=dict(type="raw"),
     documents=dict(type="list", elements="raw"),
     helm=dict(type="dict", options=HELM_OPTIONS),
+)
+ARGUMENT_SPEC = dict(
+    plan_dir=dict(type="path", required=True),
+    cluster=dict(type="str", required=True),
+    path=dict(type="str"),
+    role=dict(type="str", required=True),
     mode=dict(type="str", default="0644"),
-    # Several artifacts of one role in one call (one task instead of one per file); each item as the options above.
-    artifacts=dict(type="list", elements="dict", options=dict(
-        path=dict(type="str", required=True),
-        type=dict(type="str", choices=TYPES),
-        content=dict(type="str"),
-        data=dict(type="raw"),
-        documents=dict(type="list", elements="raw"),
-        helm=dict(type="dict", options=HELM_OPTIONS),
-        mode=dict(type="str"),
-    )),
+    # Several artifacts of one role in one call (one task instead of one per file).
+    artifacts=dict(type="list", elements="dict",
+                   options=dict(path=dict(type="str", required=True), mode=dict(type="str"), **ARTIFACT_OPTIONS)),
+    **ARTIFACT_OPTIONS,
 )
 MUTUALLY_EXCLUSIVE = [("content", "data", "documents", "artifacts"), ("path", "artifacts")]
 REQUIRED_ONE_OF = [("path", "artifacts")]
