@@ -4,7 +4,9 @@ Tests assert outcomes through the Kubernetes API (python client, the scenario's 
 passes on KUBELAB_TARGET=sim and on kind. A test that needs a real cluster (pods running real containers,
 PVC Bound, NetworkPolicy enforced) is marked `@pytest.mark.kind_only` and skipped on sim.
 
-A scenario's tests/conftest.py imports these names; molecule.yml puts this directory on PYTHONPATH.
+A scenario's tests/conftest.py star-imports the fixtures and hooks listed in __all__ (pytest finds fixtures only
+by name in a conftest); molecule.yml puts this directory on PYTHONPATH. Helpers such as plan_values are imported
+by name where a test needs them.
 """
 
 import base64
@@ -20,6 +22,13 @@ TARGET = os.environ.get("KUBELAB_TARGET", "sim") or "sim"
 PROJECT = os.environ.get("KUBELAB_PROJECT_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 STATE = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "cluster")
+
+__all__ = [
+    # pytest hooks: the kind_only marker
+    "pytest_configure", "pytest_collection_modifyitems",
+    # fixtures
+    "kubeconfig", "kube", "plan_dir", "target", "helm_release", "helm", "project_vars", "plan_index",
+]
 
 
 def pytest_configure(config):

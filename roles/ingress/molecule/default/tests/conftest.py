@@ -1,13 +1,3 @@
-"""Shared cluster-scenario fixtures (molecule/shared/cluster/kubelab_cluster_fixtures.py)."""
+"""Shared cluster-scenario fixtures and hooks (molecule/shared/cluster/kubelab_cluster_fixtures.py, __all__)."""
 
-from kubelab_cluster_fixtures import (  # noqa: F401
-    helm,
-    kube,
-    kubeconfig,
-    plan_dir,
-    plan_index,
-    project_vars,
-    pytest_collection_modifyitems,
-    pytest_configure,
-    target,
-)
+from kubelab_cluster_fixtures import *  # noqa: F401,F403
