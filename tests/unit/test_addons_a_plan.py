@@ -8,26 +8,13 @@ import glob
 import json
 import os
 import secrets
-import subprocess
-import sys
 
 import kubernetes_validate
 import pytest
 import yaml
+from addon_plans import CLUSTER, ROOT, run_day, values
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.dirname(sys.executable)
 ADDONS = ["cni", "metrics_server", "ingress", "prometheus"]
-CLUSTER = "kubelab-instructor"
-
-
-def run_day(build_dir, *extra):
-    cmd = [os.path.join(BIN, "ansible-playbook"), "-i", "inventories/local", "playbooks/day.yml",
-           "-e", "kubelab_day=4", "-e", "kubelab_mode=plan", "-e", "kubelab_build_dir=%s" % build_dir,
-           "-e", json.dumps({"kubelab_addons": ADDONS, "kubelab_labs": []}), *extra]
-    env = dict(os.environ, KUBELAB_PROJECT_DIR=ROOT, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-               ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACK_RESULT_FORMAT="json")
-    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -39,17 +26,13 @@ def planned(tmp_path_factory):
     os.makedirs(secret_dir, mode=0o700)
     with open(os.path.join(secret_dir, "grafana-admin-password"), "w", encoding="utf-8") as handle:
         handle.write(password)
-    result = run_day(build_dir, "-e", "kubelab_pod_subnet=10.123.0.0/16", "-v")
+    result = run_day(build_dir, ADDONS, "-e", "kubelab_pod_subnet=10.123.0.0/16", "-v")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     plan = os.path.join(build_dir, "plan", CLUSTER)
     with open(os.path.join(plan, "index.json"), encoding="utf-8") as handle:
         index = json.load(handle)
     return {"plan": plan, "index": index, "password": password, "output": result.stdout + result.stderr}
 
-
-def values(planned, path):
-    with open(os.path.join(planned["plan"], path), encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
 
 
 def test_index_lists_every_release_with_a_pinned_chart(planned):
@@ -162,7 +145,7 @@ def test_rendered_manifests_are_valid_kubernetes_1_35(planned):
     (["-e", "ingress_expose=loadbalancer"], "is not one of hostport (kind), nodeport, hostnetwork"),
 ])
 def test_preflight_rejects_bad_addon_variables(tmp_path, extra, message):
-    result = run_day(str(tmp_path), *extra)
+    result = run_day(str(tmp_path), ADDONS, *extra)
     assert result.returncode != 0
     assert message in result.stdout
     assert not os.path.exists(os.path.join(str(tmp_path), "plan", CLUSTER, "cni")), "nothing rendered after a failed check"
@@ -171,7 +154,7 @@ def test_preflight_rejects_bad_addon_variables(tmp_path, extra, message):
 def test_alternatives_cilium_nodeport_control_plane_scraping_without_adapter(tmp_path):
     """The non-default choices render what their READMEs promise (one plan run for all of them)."""
     build_dir = str(tmp_path)
-    result = run_day(build_dir, "-e", json.dumps({
+    result = run_day(build_dir, ADDONS, "-e", json.dumps({
         "cni_plugin": "cilium", "ingress_expose": "nodeport", "prometheus_scrape_control_plane": True,
         "prometheus_adapter_enabled": False, "metrics_server_kubelet_insecure_tls": False}))
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

@@ -8,26 +8,13 @@ import glob
 import json
 import os
 import secrets
-import subprocess
-import sys
 
 import kubernetes_validate
 import pytest
 import yaml
+from addon_plans import CLUSTER, ROOT, run_day, values
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.dirname(sys.executable)
 ADDONS = ["csi", "argocd", "vault", "velero"]
-CLUSTER = "kubelab-instructor"
-
-
-def run_day(build_dir, addons=ADDONS, *extra):
-    cmd = [os.path.join(BIN, "ansible-playbook"), "-i", "inventories/local", "playbooks/day.yml",
-           "-e", "kubelab_day=4", "-e", "kubelab_mode=plan", "-e", "kubelab_build_dir=%s" % build_dir,
-           "-e", json.dumps({"kubelab_addons": addons, "kubelab_labs": []}), *extra]
-    env = dict(os.environ, KUBELAB_PROJECT_DIR=ROOT, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-               ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACK_RESULT_FORMAT="json")
-    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
 def pins():
@@ -60,10 +47,6 @@ def planned(tmp_path_factory):
         index = json.load(handle)
     return {"plan": plan, "index": index, "planted": planted}
 
-
-def values(planned, path):
-    with open(os.path.join(planned["plan"], path), encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
 
 
 def test_index_lists_every_release_with_repo_chart_and_pinned_version(planned):
