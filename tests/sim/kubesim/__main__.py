@@ -1,7 +1,10 @@
 """Command line of the Kubernetes API test double.
 
-  kubesim start --dir DIR [--nodes N] [--bare]   start in the background on a free port; writes
-                                                  DIR/kubeconfig, DIR/kubesim.pid, DIR/kubesim.port, DIR/kubesim.log
+  kubesim start --dir DIR [--nodes N] [--bare] [--watch-pid PID]
+                                                  start in the background on a free port; writes
+                                                  DIR/kubeconfig, DIR/kubesim.pid, DIR/kubesim.port, DIR/kubesim.log;
+                                                  with --watch-pid it exits by itself once PID is gone (a test run
+                                                  killed before its finalizers leaves no double behind)
   kubesim stop --dir DIR                          stop it (SIGTERM, then wait) and remove the pid file
   kubesim serve --dir DIR ...                     run in the foreground (what `start` launches)
 """
@@ -63,8 +66,22 @@ def serve(args) -> int:
         tmp.rename(state / "kubesim.port")
 
     server.app.on_startup.append(announce)
+    if args.watch_pid:
+        server.app.on_startup.append(lambda app: _exit_when_gone(app, args.watch_pid))
     web.run_app(server.app, sock=sock, print=None, handle_signals=True, access_log=None, shutdown_timeout=0.2)
     return 0
+
+
+async def _exit_when_gone(app, pid: int) -> None:
+    """Stop serving once the watched process (the test run that started us) has ended."""
+    import asyncio
+
+    async def watch():
+        while _alive(pid):
+            await asyncio.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    app["kubesim.watch"] = asyncio.get_running_loop().create_task(watch())
 
 
 def _alive(pid: int) -> bool:
@@ -92,6 +109,8 @@ def start(args) -> int:
     cmd = [sys.executable, "-m", "kubesim", "serve", "--dir", str(state), "--nodes", str(args.nodes), "--port", str(args.port)]
     if args.bare:
         cmd.append("--bare")
+    if args.watch_pid:
+        cmd += ["--watch-pid", str(args.watch_pid)]
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
     with open(state / "kubesim.log", "ab") as log:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, start_new_session=True)
@@ -152,6 +171,7 @@ def main(argv=None) -> int:
             p.add_argument("--nodes", type=int, default=4, help="simulated nodes (first is the control plane)")
             p.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0: a free one)")
             p.add_argument("--bare", action="store_true", help="no kind extras (local-path-storage, StorageClass standard)")
+            p.add_argument("--watch-pid", type=int, default=0, help="exit once this process is gone (0: never)")
         if name == "start":
             p.add_argument("--timeout", type=float, default=10.0)
     args = parser.parse_args(argv)

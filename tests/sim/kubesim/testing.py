@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import urllib.error
@@ -59,7 +60,8 @@ def helm_wrapper(path: Path, state_dir: Path) -> Path:
 
 @contextlib.contextmanager
 def running(state_dir: Path, *extra: str):
-    result = kubesim("start", "--dir", str(state_dir), *extra)
+    # --watch-pid: should this process die before the finally below runs, the double stops by itself.
+    result = kubesim("start", "--dir", str(state_dir), "--watch-pid", str(os.getpid()), *extra)
     if result.returncode != 0:
         raise RuntimeError(f"kubesim start failed: {result.stderr}")
     try:
