@@ -130,3 +130,15 @@ def test_releases_are_stored_as_helm_secrets_readable_through_the_api(helm, tmp_
         assert helm("uninstall", "app", "-n", "apps", kubeconfig=sim.kubeconfig).returncode == 0
         assert read_helm_release(kube, "apps", "app") is None
         assert sim.request("GET", "/api/v1/namespaces/apps/secrets?labelSelector=owner%3Dhelm")[1]["items"] == []
+
+
+def test_version_and_plugins_follow_the_environment_as_an_installed_helm(tmp_path):
+    """What the toolchain role's verify reads when the e2e test installs the double as the pinned helm."""
+    plugin = tmp_path / "plugins" / "helm-diff"
+    plugin.mkdir(parents=True)
+    (plugin / "plugin.yaml").write_text('name: "diff"\nversion: "3.15.10"\nusage: "Preview helm upgrade changes"\n')
+    env = {"PATH": os.environ.get("PATH", ""), "KUBELAB_HELM_SIM_VERSION": "v3.22.0", "HELM_PLUGINS": str(tmp_path / "plugins")}
+    run = [sys.executable, str(HELM)]
+    assert 'Version:"v3.22.0"' in subprocess.run([*run, "version", "--short"], capture_output=True, text=True, env=env).stdout
+    lines = subprocess.run([*run, "plugin", "list"], capture_output=True, text=True, env=env).stdout.splitlines()
+    assert lines[1:] == ["diff\t3.15.10\tPreview helm upgrade changes"]
