@@ -138,18 +138,20 @@ def students_tenancy_objects(students, lab_namespaces, settings):
 def students_access(cluster, settings):
     """One access entry per student of a planned cluster: where and as whom the student works (no secrets)."""
     server = "https://%s:%s" % (cluster["api_address"], cluster["api_port"])
+    # The Docker host that runs the cluster (the class may be spread over several); empty when none does.
+    host = cluster.get("docker_host", "") if cluster.get("provider", "kind") == "kind" else ""
     entries = []
     for student in cluster["students"]:
         if cluster["tenancy"] == "namespace":
             namespaces = student_namespaces(student, settings.get("lab_namespaces", []))
             sa = settings.get("service_account") or student
             entries.append({"student": student, "cluster": cluster["name"], "tenancy": "namespace",
-                            "server": server, "namespace": namespaces[0], "namespaces": namespaces,
+                            "host": host, "server": server, "namespace": namespaces[0], "namespaces": namespaces,
                             "service_account": sa, "user": "system:serviceaccount:%s:%s" % (namespaces[0], sa),
                             "context": "%s@%s" % (student, cluster["name"])})
         else:
             entries.append({"student": student, "cluster": cluster["name"], "tenancy": "cluster",
-                            "server": server, "namespace": "default", "namespaces": [],
+                            "host": host, "server": server, "namespace": "default", "namespaces": [],
                             "service_account": "", "user": "cluster-admin",
                             "context": "%s@%s" % (student, cluster["name"])})
     return entries
@@ -222,14 +224,15 @@ def students_lab_states(student, cluster, labs, reports):
 
 def students_overview(entries, labs, reports):
     """The instructor's class overview (markdown): one row per student."""
-    lines = ["# Class overview", "", "| student | cluster / namespace | API endpoint | context | labs |",
-             "|---|---|---|---|---|"]
+    lines = ["# Class overview", "", "| student | cluster / namespace | host | API endpoint | context | labs |",
+             "|---|---|---|---|---|---|"]
     for entry in sorted(entries, key=lambda e: e["student"]):
         where = entry["cluster"] if entry["tenancy"] == "cluster" else "%s / %s" % (entry["cluster"], entry["namespace"])
         states = students_lab_states(entry["student"], entry["cluster"], labs,
                                      [r for r in reports if r.get("_cluster") == entry["cluster"]])
         lab_text = ", ".join("%s: %s" % s for s in states) or "no labs today"
-        lines.append("| %s | %s | %s | %s | %s |" % (entry["student"], where, entry["server"], entry["context"], lab_text))
+        lines.append("| %s | %s | %s | %s | %s | %s |" % (entry["student"], where, entry.get("host") or "-",
+                                                        entry["server"], entry["context"], lab_text))
     return "\n".join(lines) + "\n"
 
 

@@ -11,6 +11,7 @@ from ansible_collections.kubelab.core.plugins.module_utils.class_plan import (
     kind_config,
 )
 from ansible_collections.kubelab.core.plugins.module_utils.filter_errors import plain_errors
+from ansible_collections.kubelab.core.plugins.module_utils.placement import placement_hosts, release
 
 
 class FilterModule:
@@ -22,4 +23,6 @@ class FilterModule:
             ("kind_config", kind_config),
             ("capacity_estimate", capacity_estimate),
             ("cluster_ports", cluster_ports),
+            ("placement_hosts", placement_hosts),
+            ("placement_release", release),
         )}

@@ -66,6 +66,11 @@ def entry_for(params):
         entry.update({k: params["helm"][k] for k in ("repo", "chart", "version", "release", "namespace")})
     elif params.get("helm"):
         raise ValueError("helm is only for type helm-release")
+    if params.get("docker_host"):
+        if params["type"] != "kind-config":
+            raise ValueError("docker_host is only for type kind-config")
+        # Where the cluster runs: a class may be spread over several Docker hosts.
+        entry["docker_host"] = params["docker_host"]
     return entry
 
 
@@ -142,6 +147,7 @@ ARTIFACT_OPTIONS = dict(
     data=dict(type="raw"),
     documents=dict(type="list", elements="raw"),
     helm=dict(type="dict", options=HELM_OPTIONS),
+    docker_host=dict(type="str"),
 )
 ARGUMENT_SPEC = dict(
     plan_dir=dict(type="path", required=True),

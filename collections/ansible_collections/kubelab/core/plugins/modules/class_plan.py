@@ -27,7 +27,21 @@ options:
   port_stride: {type: int, default: 10, description: Host ports per cluster.}
   build_dir: {type: path, required: true, description: The build directory.}
   api_address: {type: str, default: 127.0.0.1, description: Address students reach the API at.}
-  docker_host: {type: str, default: localhost, description: Inventory host that runs kind.}
+  docker_host: {type: str, default: localhost, description: "Inventory host that runs kind when I(hosts) is not given."}
+  hosts:
+    type: list
+    elements: dict
+    description:
+      - "Docker hosts to place the clusters on, in inventory order: [{name, address, capacity: {cpu, memory_mib,
+        disk_gib}}]. Unknown capacity is allowed for one host only. Without it every cluster goes to I(docker_host)
+        and cluster N takes port slot N."
+  placement_file:
+    type: path
+    description: "JSON file of the placement (cluster -> host, slot), read and (not in check mode) rewritten."
+  addons: {type: list, elements: str, default: [], description: "The day's add-ons (for each cluster's footprint)."}
+  footprints: {type: dict, default: {}, description: "preflight_footprints: per node kind and per add-on."}
+  headroom: {type: float, default: 0.9, description: Usable share of a host's CPU, memory and disk.}
+  disk_gib_per_node: {type: int, default: 4, description: Disk a kind node needs on the host.}
 author: kubelab maintainers
 """
 
@@ -44,7 +58,12 @@ EXAMPLES = r"""
 
 RETURN = r"""
 clusters:
-  description: One entry per cluster to build.
+  description: One entry per cluster to build (with docker_host and slot when placed).
+  returned: success
+  type: list
+  elements: dict
+loads:
+  description: Per Docker host, its clusters and what they use (only with I(hosts)).
   returned: success
   type: list
   elements: dict
@@ -52,7 +71,15 @@ clusters:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubelab.core.plugins.module_utils.class_plan import PlanError, class_plan
+from ansible_collections.kubelab.core.plugins.module_utils.class_plan import PlanError, capacity_estimate, class_plan
+from ansible_collections.kubelab.core.plugins.module_utils.placement import (
+    cluster_needs,
+    host_capacity,
+    host_loads,
+    place,
+    read_placement,
+    write_placement,
+)
 
 
 def _int(value, variable):
@@ -80,17 +107,35 @@ def main():
             build_dir=dict(type="path", required=True),
             api_address=dict(type="str", default="127.0.0.1"),
             docker_host=dict(type="str", default="localhost"),
+            hosts=dict(type="list", elements="dict"),
+            placement_file=dict(type="path"),
+            addons=dict(type="list", elements="str", default=[]),
+            footprints=dict(type="dict", default={}),
+            headroom=dict(type="float", default=0.9),
+            disk_gib_per_node=dict(type="int", default=4),
         ),
+        required_together=[("hosts", "placement_file")],
         supports_check_mode=True,
     )
     params = dict(module.params)
+    placing = {k: params.pop(k) for k in ("hosts", "placement_file", "addons", "footprints", "headroom",
+                                          "disk_gib_per_node")}
+    changed, loads = False, []
     try:
         params["control_planes"] = _int(params["control_planes"], "kubelab_control_planes")
         params["workers"] = _int(params["workers"], "kubelab_workers")
         clusters = class_plan(params.pop("students"), **params)
-    except PlanError as err:
+        if placing["hosts"] is not None:
+            hosts = [host_capacity(h["name"], h.get("address"), h.get("capacity")) for h in placing["hosts"]]
+            needs = cluster_needs(capacity_estimate(clusters, placing["addons"], placing["footprints"]),
+                                  placing["disk_gib_per_node"])
+            clusters, placement = place(clusters, hosts, read_placement(placing["placement_file"]), needs,
+                                        params["port_base"], params["port_stride"], placing["headroom"])
+            changed = write_placement(placing["placement_file"], placement, module.check_mode)
+            loads = host_loads(clusters, hosts, needs)
+    except (PlanError, OSError) as err:
         module.fail_json(msg=str(err))
-    module.exit_json(changed=False, clusters=clusters)
+    module.exit_json(changed=changed, clusters=clusters, loads=loads)
 
 
 if __name__ == "__main__":

@@ -55,6 +55,9 @@ options:
       version: {type: str, required: true, description: Pinned chart version.}
       release: {type: str, required: true, description: Release name.}
       namespace: {type: str, required: true, description: Release namespace.}
+  docker_host:
+    description: For O(type=kind-config), the Docker host that runs the cluster (kept in the index entry).
+    type: str
   mode:
     description: File mode (and the default mode of the items of O(artifacts)).
     type: str
@@ -84,6 +87,7 @@ options:
           version: {type: str, required: true, description: Pinned chart version.}
           release: {type: str, required: true, description: Release name.}
           namespace: {type: str, required: true, description: Release namespace.}
+      docker_host: {type: str, description: "For type kind-config, the Docker host that runs the cluster."}
       mode: {type: str, description: File mode (default the call's O(mode)).}
 author: kubelab maintainers
 """

@@ -1,0 +1,192 @@
+# -*- coding: utf-8 -*-
+"""Placement: which Docker host runs each planned cluster, and in which port slot.
+
+Pure functions, no Ansible imports (the class_plan module, the benchmark and the tests share them).
+
+- A cluster keeps the host and slot it was given the first time (the placement file under build/ remembers them),
+  so adding or removing a student never moves anyone else: a student's ports are
+  port_base + slot * port_stride (+1 HTTP, +2 HTTPS) on their host.
+- A new cluster goes to the host where it leaves the lowest load (the larger of its CPU and memory shares after
+  placing it), and takes the lowest free slot there. Slots are per host: the same ports on two hosts do not clash.
+- The entry of a student who left the roster is kept (their cluster may still run and hold its ports) until a
+  teardown releases it (release()).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ansible_collections.kubelab.core.plugins.module_utils.class_plan import PlanError
+from ansible_collections.kubelab.core.plugins.module_utils.plan_artifact import write_if_changed
+
+PLACEMENT_VERSION = 1
+# What a host offers and a cluster needs; disk only when the host states it (kubelab_host_capacity.disk_gib).
+RESOURCES = ("cpu_m", "memory_mib", "disk_gib")
+NOTHING = dict.fromkeys(RESOURCES, 0)
+
+
+def check_hosts(hosts):
+    """hosts: [{name, address, cpu_m, memory_mib}] in inventory order; cpu_m/memory_mib None = unknown."""
+    if not hosts:
+        raise PlanError("kind_hosts: the inventory has no Docker host; add one under the kind_hosts group")
+    names = [h["name"] for h in hosts]
+    unknown = [h["name"] for h in hosts if h.get("cpu_m") is None or h.get("memory_mib") is None]
+    if unknown and len(hosts) > 1:
+        raise PlanError("kubelab_host_capacity: the capacity of %s is unknown, so the class cannot be spread over "
+                        "%d Docker hosts; set kubelab_host_capacity: {cpu: 16, memory_mib: 65536} in each host's "
+                        "inventory variables (apply mode gathers it from the host's facts)"
+                        % (", ".join(unknown), len(hosts)))
+    if len(set(names)) != len(names):
+        raise PlanError("kind_hosts: a host is listed twice: %s" % ", ".join(names))
+
+
+def _load(host, need):
+    """The largest share of any known resource of a host after adding need (0 when its size is unknown)."""
+    return max([(host["used"][r] + need.get(r, 0)) / host[r] for r in RESOURCES if host.get(r)] or [0.0])
+
+
+def _add(host, name, need):
+    for resource in RESOURCES:
+        host["used"][resource] += need.get(resource, 0)
+    host["clusters"].append(name)
+
+
+def _refusal(hosts, what, headroom):
+    lines = ["The class does not fit the Docker hosts: %s; per host (usable: %s of its CPU, memory and disk):"
+             % (what, headroom)]
+    for host in hosts:
+        lines.append("%s: %d cluster(s) use %dm of %sm CPU, %d of %s MiB, %d of %s GiB disk" % (
+            host["name"], len(host["clusters"]), host["used"]["cpu_m"], host["cpu_m"], host["used"]["memory_mib"],
+            host["memory_mib"], host["used"]["disk_gib"], host["disk_gib"] or "?"))
+    lines.append("add a host to kind_hosts, correct kubelab_host_capacity where it is wrong, use fewer workers "
+                 "(kubelab_workers) or add-ons, or namespace tenancy. Nothing was changed.")
+    return "; ".join(lines)
+
+
+def place(clusters, hosts, previous, needs, port_base, port_stride, headroom=0.9):
+    """Place clusters (from class_plan) on hosts; returns (placed clusters, placement dict to store).
+
+    previous: the stored placement ({"clusters": {name: {host, slot}}}) or None.
+    needs: {cluster name: {cpu_m, memory_mib, disk_gib}} (see cluster_needs).
+    """
+    check_hosts(hosts)
+    stored = dict((previous or {}).get("clusters", {}))
+    by_name = {}
+    for host in hosts:
+        usable = {r: (None if host.get(r) is None else int(host[r] * headroom)) for r in RESOURCES}
+        by_name[host["name"]] = dict(host, used=dict(NOTHING), clusters=[], slots=set(), **usable)
+    # Slots of every stored entry stay taken, including students who left the roster (released on teardown).
+    for name, entry in stored.items():
+        if entry.get("host") in by_name:
+            by_name[entry["host"]]["slots"].add(entry["slot"])
+    placed = {}
+    for cluster in clusters:  # kept clusters first: their host is not a choice
+        entry = stored.get(cluster["name"])
+        if entry and entry.get("host") in by_name:
+            host = by_name[entry["host"]]
+            _add(host, cluster["name"], needs[cluster["name"]])
+            placed[cluster["name"]] = (host["name"], entry["slot"])
+    order = list(by_name.values())
+    # A later day may bring more add-ons than the day that placed a host's clusters; they do not move.
+    for host in order:
+        if _load(host, NOTHING) > 1:
+            raise PlanError(_refusal(order, "the clusters placed on %s earlier (placement file) outgrow it with "
+                                     "this day's add-ons" % host["name"], headroom))
+    new = [c for c in clusters if c["name"] not in placed]
+    for position, cluster in enumerate(new):
+        need = needs[cluster["name"]]
+        fitting = [h for h in order if _load(h, need) <= 1]
+        if not fitting:
+            raise PlanError(_refusal(order, "%d more cluster(s) need %dm CPU and %d MiB each (nodes and the day's "
+                                     "add-ons)" % (len(new) - position, need["cpu_m"], need["memory_mib"]), headroom))
+        host = min(fitting, key=lambda h: _load(h, need))  # min keeps inventory order on ties
+        slot = next(s for s in range(len(host["slots"]) + 1) if s not in host["slots"])
+        host["slots"].add(slot)
+        _add(host, cluster["name"], need)
+        placed[cluster["name"]] = (host["name"], slot)
+    result = []
+    for cluster in clusters:
+        host_name, slot = placed[cluster["name"]]
+        base = port_base + slot * port_stride
+        if base + 2 > 65535:
+            raise PlanError("kubelab_port_base: slot %d on %s starts at port %d, past 65535; lower kubelab_port_base "
+                            "or kubelab_port_stride" % (slot, host_name, base))
+        address = by_name[host_name].get("address") or cluster["api_address"]
+        result.append(dict(cluster, docker_host=host_name, slot=slot, api_address=address, api_port=base,
+                           http_port=base + 1, https_port=base + 2))
+        stored[cluster["name"]] = {"host": host_name, "slot": slot}
+    return result, {"version": PLACEMENT_VERSION, "clusters": dict(sorted(stored.items()))}
+
+
+def cluster_needs(estimate, disk_gib_per_node):
+    """{cluster name: {cpu_m, memory_mib, disk_gib}} from capacity_estimate's per-cluster figures."""
+    return {c["name"]: {"cpu_m": c["cpu_m"], "memory_mib": c["memory_mib"], "disk_gib": c["nodes"] * disk_gib_per_node}
+            for c in estimate["clusters"]}
+
+
+def host_capacity(name, address, capacity):
+    """A placement host from kubelab_host_capacity ({cpu, memory_mib, disk_gib}); missing keys are unknown."""
+    capacity = capacity or {}
+    try:
+        return {"name": name, "address": address,
+                "cpu_m": None if capacity.get("cpu") is None else int(float(capacity["cpu"]) * 1000),
+                "memory_mib": None if capacity.get("memory_mib") is None else int(capacity["memory_mib"]),
+                "disk_gib": None if capacity.get("disk_gib") is None else int(capacity["disk_gib"])}
+    except (TypeError, ValueError, AttributeError):
+        raise PlanError("kubelab_host_capacity of %s: %r must be a mapping of numbers, e.g. {cpu: 16, memory_mib: "
+                        "65536, disk_gib: 500}" % (name, capacity)) from None
+
+
+def placement_hosts(names, hostvars, default_address):
+    """[{name, address, capacity}] of the Docker hosts: capacity from kubelab_host_capacity, else from gathered
+    facts (vCPUs, memory), else unknown; address from the host's kubelab_api_address."""
+    hosts = []
+    for name in names:
+        hv = hostvars.get(name, {})
+        facts = hv.get("ansible_facts", {}) or {}
+        capacity = hv.get("kubelab_host_capacity")
+        if not capacity and "processor_vcpus" in facts:
+            capacity = {"cpu": facts["processor_vcpus"], "memory_mib": facts["memtotal_mb"]}
+        hosts.append({"name": name, "address": str(hv.get("kubelab_api_address") or default_address),
+                      "capacity": dict(capacity or {})})
+    return hosts
+
+
+def host_loads(clusters, hosts, needs):
+    """Per host: its clusters, what they use and the host's load (largest share of a known resource)."""
+    loads = []
+    for host in hosts:
+        entry = dict(host, used=dict(NOTHING), clusters=[])
+        for cluster in clusters:
+            if cluster["docker_host"] == host["name"]:
+                _add(entry, cluster["name"], needs[cluster["name"]])
+        loads.append({"host": host["name"], "clusters": len(entry["clusters"]), "load": round(_load(entry, NOTHING), 3),
+                      **entry["used"]})
+    return loads
+
+
+def release(placement, names):
+    """The placement without the named clusters (their slots become free)."""
+    kept = {k: v for k, v in (placement or {}).get("clusters", {}).items() if k not in set(names)}
+    return {"version": PLACEMENT_VERSION, "clusters": kept}
+
+
+def read_placement(path):
+    """The stored placement, or None when there is none yet."""
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        try:
+            data = json.load(handle)
+        except ValueError as err:
+            raise PlanError("%s is not valid JSON (%s); restore it from a backup, or delete it to place the class "
+                            "afresh (ports may then change: run the teardown first)" % (path, err)) from None
+    if not isinstance(data, dict) or data.get("version") != PLACEMENT_VERSION:
+        raise PlanError("%s has an unknown format; delete it to place the class afresh (teardown first)" % path)
+    return data
+
+
+def write_placement(path, placement, check_mode=False):
+    """Write the placement atomically when it changed; returns whether it changed."""
+    return write_if_changed(path, json.dumps(placement, indent=2, sort_keys=True) + "\n", "0644", check_mode)
