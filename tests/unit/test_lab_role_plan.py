@@ -160,6 +160,30 @@ def test_gitops_lab_owns_only_the_namespace_it_creates():
     assert argo["spec"]["template"]["metadata"]["name"] == "platform-{{.region}}", "Go templates are left alone"
 
 
+def test_reset_lists_what_the_guides_leave_behind():
+    (gitops,) = lab_plan.lab_instances(lab_plan.lab_load(LABS_DIR, "w2d4-gitops-backup"), "cluster", ["kim"],
+                                       shared_namespaces=SHARED)
+    deleted = {(r["kind"], r.get("namespace"), r["name"]) for r in gitops["reset"]["delete"]}
+    assert {("Namespace", None, "platform-zone-%s" % z) for z in "abc"} <= deleted
+    assert ("Restore", "velero", "drill-restore") in deleted
+    assert [b["name"] for b in gitops["reset"]["velero_backups"]] == ["drill-backup"]
+    (shop,) = lab_plan.lab_instances(lab_plan.lab_load(LABS_DIR, "w1d2-online-shop"), "cluster", ["kim"],
+                                     shared_namespaces=SHARED)
+    assert shop["reset"]["uncordon_nodes"] == ["topology.kubernetes.io/zone=zone-a,!node-role.kubernetes.io/control-plane"]
+
+
+def test_reset_objects_follow_the_students_namespaces(tmp_path):
+    lab = mini_lab(reset={"delete": [{"api_version": "v1", "kind": "Namespace", "name": "shop"},
+                                     {"api_version": "v1", "kind": "ConfigMap", "namespace": "shop", "name": "made-by-guide"},
+                                     {"api_version": "v1", "kind": "Namespace", "name": "not-owned"}]})
+    loaded = lab_plan.lab_load(write_lab(tmp_path, lab, {"00-ns.yaml": [NS], "10-app.yaml": [APP]}), "w9d9-mini")
+    kim, lee = lab_plan.lab_instances(loaded, "namespace", ["kim", "lee"], shared_namespaces=SHARED)
+    assert [(r.get("namespace"), r["name"]) for r in kim["reset"]["delete"]] == [
+        (None, "kim-shop"), ("kim-shop", "made-by-guide"), (None, "not-owned")]
+    assert lee["reset"]["delete"][1]["namespace"] == "lee-shop"
+    assert kim["reset"]["uncordon_nodes"] == [] and kim["reset"]["velero_backups"] == []
+
+
 def test_too_long_namespace_names_are_refused(mini):
     with pytest.raises(lab_plan.LabPlanError, match="longer than 63"):
         lab_plan.lab_instances(mini, "namespace", ["s" * 60], shared_namespaces=SHARED)

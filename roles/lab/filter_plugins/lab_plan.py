@@ -11,7 +11,7 @@ Pure Python (plus reading the lab's own files in lab_load), unit-tested in tests
 - lab_instances(loaded, tenancy, students, replacements, shared_namespaces): one instance per copy of the lab
   the cluster gets (cluster tenancy: one; namespace tenancy: one per student, namespaces prefixed
   "<student>-"), each with the rendered documents, workloads to wait for, checks, generated Secrets,
-  and the namespaces the lab owns (creates with a Namespace object).
+  the namespaces the lab owns (creates with a Namespace object) and what lab-reset undoes besides (reset).
 - lab_fetch_failures(results, fetched): mark non-skipped check results whose objects could not be read.
 """
 
@@ -248,6 +248,7 @@ def lab_instances(loaded, tenancy="cluster", students=None, replacements=None, s
                     res["label_selectors"] = list(res.get("label_selectors") or []) + ["%s=%s" % (STUDENT_LABEL, student)]
             checks.append(check)
         generated = [dict(g, namespace=rw.ns(g["namespace"])) for g in lab.get("generated_values") or []]
+        reset = lab.get("reset") or {}
         instances.append({
             "lab": lab_id,
             "student": student,
@@ -259,10 +260,24 @@ def lab_instances(loaded, tenancy="cluster", students=None, replacements=None, s
             # Namespace objects, applied before the generated Secrets; reset deletes these (never shared ones).
             "namespaces": namespaces,
             "owned_namespaces": [ns["metadata"]["name"] for ns in namespaces if ns["metadata"]["name"] not in shared],
+            # What lab-reset undoes beyond the owned namespaces (lab.yml reset:), with this copy's namespaces.
+            "reset": {"uncordon_nodes": list(reset.get("uncordon_nodes") or []),
+                      "delete": [_reset_ref(rw, r) for r in reset.get("delete") or []],
+                      "velero_backups": [_reset_ref(rw, r) for r in reset.get("velero_backups") or []]},
             "report": "%s.%s.json" % (lab_id, student) if student else "%s.json" % lab_id,
             "secrets_subdir": "%s/%s" % (lab_id, student) if student else lab_id,
         })
     return instances
+
+
+def _reset_ref(rw, ref):
+    ref = dict(ref)
+    if ref.get("namespace"):
+        ref["namespace"] = rw.ns(ref["namespace"])
+    elif ref.get("kind") == "Namespace":
+        ref["name"] = rw.ns(ref["name"])
+    ref["label"] = "%s %s%s" % (ref["kind"], ref["namespace"] + "/" if ref.get("namespace") else "", ref["name"])
+    return ref
 
 
 def lab_plan_artifacts(instances):
