@@ -6,6 +6,7 @@ import pytest
 
 from ansible_collections.kubelab.core.plugins.module_utils.class_plan import PlanError, class_plan, cluster_ports
 from ansible_collections.kubelab.core.plugins.module_utils.placement import (
+    create_rounds,
     host_capacity,
     place,
     placement_hosts,
@@ -134,3 +135,14 @@ def test_the_placement_file_round_trips_and_is_rewritten_only_on_change(tmp_path
     (tmp_path / "class" / "placement.json").write_text(json.dumps({"version": 99}))
     with pytest.raises(PlanError, match="unknown format"):
         read_placement(path)
+
+
+def test_creation_rounds_count_per_host_in_slot_order():
+    placed, _ = run(roster(*["s%d" % i for i in range(5)]), hosts((8, 32), (8, 32)))
+    rounds = create_rounds(placed, 2)
+    per_host = {}
+    for cluster in sorted(placed, key=lambda c: c["slot"]):
+        per_host.setdefault(cluster["docker_host"], []).append(rounds[cluster["name"]])
+    assert per_host == {"h1": [0, 0, 1], "h2": [0, 0]}
+    with pytest.raises(PlanError, match="cluster_kind_create_concurrency"):
+        create_rounds(placed, 0)

@@ -11,7 +11,7 @@ from ansible_collections.kubelab.core.plugins.module_utils.class_plan import (
     kind_config,
 )
 from ansible_collections.kubelab.core.plugins.module_utils.filter_errors import plain_errors
-from ansible_collections.kubelab.core.plugins.module_utils.placement import placement_hosts, release
+from ansible_collections.kubelab.core.plugins.module_utils.placement import create_rounds, placement_hosts, release
 
 
 class FilterModule:
@@ -24,5 +24,6 @@ class FilterModule:
             ("capacity_estimate", capacity_estimate),
             ("cluster_ports", cluster_ports),
             ("placement_hosts", placement_hosts),
+            ("create_rounds", create_rounds),
             ("placement_release", release),
         )}

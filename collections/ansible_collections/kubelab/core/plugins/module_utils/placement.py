@@ -166,6 +166,19 @@ def host_loads(clusters, hosts, needs):
     return loads
 
 
+def create_rounds(clusters, concurrency):
+    """{cluster name: round}: each Docker host creates its clusters in rounds of at most concurrency, in slot
+    order; all hosts run the same round at once. Rounds are numbered from 0."""
+    if not isinstance(concurrency, int) or concurrency < 1:
+        raise PlanError("cluster_kind_create_concurrency: %r must be a whole number >= 1" % (concurrency,))
+    rounds, seen = {}, {}
+    for cluster in sorted(clusters, key=lambda c: (c["docker_host"], c.get("slot", c["index"]))):
+        position = seen.get(cluster["docker_host"], 0)
+        seen[cluster["docker_host"]] = position + 1
+        rounds[cluster["name"]] = position // concurrency
+    return rounds
+
+
 def release(placement, names):
     """The placement without the named clusters (their slots become free)."""
     kept = {k: v for k, v in (placement or {}).get("clusters", {}).items() if k not in set(names)}
