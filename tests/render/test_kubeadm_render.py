@@ -101,6 +101,8 @@ def test_first_control_plane_inits_the_cluster_from_the_plan(ha_plan):
     assert {"name": "listen-metrics-urls", "value": "http://0.0.0.0:2381"} in cluster["etcd"]["local"]["extraArgs"]
     assert (kubelet["kind"], kubelet["cgroupDriver"]) == ("KubeletConfiguration", "systemd")
     assert (proxy["kind"], proxy["metricsBindAddress"]) == ("KubeProxyConfiguration", "0.0.0.0:10249")
+    # kube-proxy must not set the host-wide nf_conntrack_max (read-only in a container node), as kind renders it.
+    assert proxy["conntrack"] == {"maxPerCore": 0}
 
 
 def test_other_nodes_join_through_the_endpoint_and_no_secret_is_rendered(ha_plan):

@@ -228,6 +228,11 @@ def kubeadm_config(node, nodes, settings):
         "apiVersion": "kubeproxy.config.k8s.io/v1alpha1",
         "kind": "KubeProxyConfiguration",
         "metricsBindAddress": "0.0.0.0:10249",
+        # Leave the kernel's nf_conntrack_max alone, as kind does (kubernetes-sigs/kind
+        # pkg/cluster/internal/kubeadm/config.go): it is a host-wide sysctl that a node in a container cannot set
+        # (kube-proxy then crash-loops) and shares with every other node of the host. Rendered for every node, VMs
+        # too: the kernel's default (sized from RAM) is ample for a lab, and one config for both keeps them alike.
+        "conntrack": {"maxPerCore": 0},
     }
     return [init, cluster, kubelet, proxy]
 
