@@ -11,9 +11,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BIN = os.path.dirname(sys.executable)
 
 
-def run_playbook(playbook, build_dir, *extra_args, env=None, inventory="inventories/local"):
-    """Run ansible-playbook from the project root; returns the CompletedProcess (never raises)."""
-    cmd = [os.path.join(BIN, "ansible-playbook"), "-i", inventory, playbook,
+def run_playbook(playbook, build_dir, *extra_args, env=None, inventory="inventories/local", prefix=()):
+    """Run ansible-playbook from the project root (after the prefix command, e.g. unshare); returns the
+    CompletedProcess (never raises)."""
+    cmd = [*prefix, os.path.join(BIN, "ansible-playbook"), "-i", inventory, playbook,
            "-e", "kubelab_build_dir=%s" % build_dir, *extra_args]
     full_env = dict(os.environ, KUBELAB_PROJECT_DIR=ROOT, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
                     ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
