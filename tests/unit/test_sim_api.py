@@ -320,3 +320,28 @@ def test_kubectl_applies_reads_back_and_reapplies_unchanged(sim, tmp_path):
     rv = sim.request("GET", "/api/v1/namespaces/kubectl-ns/configmaps/c")[1]["metadata"]["resourceVersion"]
     assert subprocess.run(kubectl, capture_output=True, text=True, env=env, check=False).returncode == 0
     assert sim.request("GET", "/api/v1/namespaces/kubectl-ns/configmaps/c")[1]["metadata"]["resourceVersion"] == rv
+
+
+# ------------------------------------------------------------------------------------------ access review
+
+def access(sim, verb, resource, group=""):
+    review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+              "spec": {"resourceAttributes": {"verb": verb, "resource": resource, "group": group}}}
+    return sim.request("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", review)
+
+
+def test_access_review_allows_unless_the_deny_configmap_lists_it(sim):
+    status, body = access(sim, "create", "clusterroles", "rbac.authorization.k8s.io")
+    assert (status, body["status"]["allowed"]) == (201, True)
+    deny = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kubesim-access-deny", "namespace": "kube-system"},
+            "data": {"deny": "create clusterroles.rbac.authorization.k8s.io\ncreate namespaces\n"}}
+    assert sim.request("POST", "/api/v1/namespaces/kube-system/configmaps", deny)[0] == 201
+    try:
+        assert access(sim, "create", "clusterroles", "rbac.authorization.k8s.io")[1]["status"]["allowed"] is False
+        assert access(sim, "create", "namespaces")[1]["status"]["allowed"] is False
+        assert access(sim, "list", "namespaces")[1]["status"]["allowed"] is True
+        assert access(sim, "create", "clusterroles", "example.com")[1]["status"]["allowed"] is True
+        # Nothing is stored.
+        assert sim.request("GET", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews")[1]["items"] == []
+    finally:
+        sim.request("DELETE", "/api/v1/namespaces/kube-system/configmaps/kubesim-access-deny")

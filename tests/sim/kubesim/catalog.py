@@ -108,7 +108,13 @@ BUILTIN: list[ResourceType] = [
     _r("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", True, ["hpa"], status=True, categories=["all"]),
     _r("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations", "ValidatingWebhookConfiguration", False),
     _r("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations", "MutatingWebhookConfiguration", False),
+    # Create-only: the server answers a review (server.py, _access_review) and stores nothing.
+    _r("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False),
 ]
+
+# "Can I?" answers: everything is allowed, except what this ConfigMap's `deny` lists, one
+# "<verb> <resource>[.<group>]" per line (kubectl auth can-i's spelling), e.g. "create clusterroles.rbac.authorization.k8s.io".
+ACCESS_DENY_CONFIGMAP = ("kube-system", "kubesim-access-deny")
 
 # The namespaces a fresh cluster has.
 SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease", "local-path-storage"]

@@ -14,6 +14,7 @@ import json
 import yaml
 from aiohttp import web
 
+from .catalog import ACCESS_DENY_CONFIGMAP
 from .execs import ExecRegistry
 from .store import ApiError, Store, field_selector_matches, label_selector_matches
 
@@ -131,6 +132,8 @@ class ApiServer:
                 return await self._exec(request, parts[3], parts[5])
             if len(parts) >= 7 and parts[:3] == ["api", "v1", "namespaces"] and parts[4:7:2] == ["pods", "proxy"]:
                 return await self._pod_proxy(request, parts[3], parts[5], "/".join(parts[7:]))
+            if request.method == "POST" and parts == ["apis", "authorization.k8s.io", "v1", "selfsubjectaccessreviews"]:
+                return _json(self._access_review(await self._body(request)), 201)
             if request.method == "GET":
                 found = self._discovery(parts)
                 if found is not None:
@@ -138,6 +141,19 @@ class ApiServer:
             return await self._resource(request, parts)
         except ApiError as exc:
             return _error(exc)
+
+    def _access_review(self, review: dict) -> dict:
+        """A SelfSubjectAccessReview answered: allowed unless catalog.ACCESS_DENY_CONFIGMAP denies it."""
+        attrs = (review.get("spec") or {}).get("resourceAttributes") or {}
+        resource = attrs.get("resource", "") + ("." + attrs["group"] if attrs.get("group") else "")
+        namespace, name = ACCESS_DENY_CONFIGMAP
+        try:
+            deny = self.store.get(self.store.resource("", "v1", "configmaps"), namespace, name)["data"]["deny"]
+        except (ApiError, KeyError, TypeError):
+            deny = ""
+        denied = "%s %s" % (attrs.get("verb", ""), resource) in [line.strip() for line in deny.splitlines()]
+        return dict(review, apiVersion="authorization.k8s.io/v1", kind="SelfSubjectAccessReview",
+                    status={"allowed": not denied, "reason": "denied by %s/%s" % (namespace, name) if denied else ""})
 
     def _openapi(self, parts: list[str], accept: str = "") -> web.Response:
         if parts == ["openapi", "v2"] and "protobuf" in accept:
