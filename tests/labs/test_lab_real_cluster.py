@@ -18,15 +18,20 @@
 """
 
 import fnmatch
+import importlib.util
 import re
 
 import pytest
 import yaml
 
 import lab_pss as pss
-from labs_common import LABS, LAB_IDS, ROOT, gitops_docs, load_lab, manifest_docs
-from test_lab_images import lab_images
+from labs_common import LABS, LAB_IDS, ROOT, gitops_docs, manifest_docs
 from test_lab_schemas import kustomize_build
+
+# The lab role's own image list (what `make warm` pulls), so the test and the warm-up cannot disagree.
+_SPEC = importlib.util.spec_from_file_location("lab_plan", ROOT / "roles/lab/filter_plugins/lab_plan.py")
+lab_plan = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(lab_plan)
 
 ZONE = "topology.kubernetes.io/zone"
 # The kinds labs could carry that are not namespaced (Argo CD asks discovery; the labs need no more than these).
@@ -243,15 +248,18 @@ def guide_pulled_images(text):
     return {i for i in found if "does-not-exist" not in i}
 
 
-def lab_image_list(lab):
-    return set(lab_images(lab)) | set(load_lab(lab).get("images") or [])
-
-
 @pytest.mark.parametrize("lab", LAB_IDS)
 def test_every_image_a_guide_uses_is_in_the_lab_image_list(lab):
     guide = (LABS / lab / "guide.ko.md").read_text(encoding="utf-8")
-    missing = guide_pulled_images(guide) - lab_image_list(lab)
+    missing = guide_pulled_images(guide) - set(lab_plan.lab_images(str(LABS), [lab]))
     assert not missing, "add %s to `images:` in labs/%s/lab.yml (so `make warm` pulls them)" % (sorted(missing), lab)
+
+
+def test_the_image_list_has_every_manifest_gitops_and_listed_image():
+    images = lab_plan.lab_images(str(LABS), ["w2d4-gitops-backup", "w1d2-online-shop"])
+    assert {"postgres:17-alpine", "registry.k8s.io/e2e-test-images/agnhost:2.53",   # manifests, gitops/
+            "nginxinc/nginx-unprivileged:1.29.4-alpine", "busybox:1.36.1"} <= set(images)
+    assert images == sorted(set(images))
 
 
 def test_guide_image_scan_finds_set_image_run_and_heredocs():

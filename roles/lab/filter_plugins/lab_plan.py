@@ -12,6 +12,7 @@ Pure Python (plus reading the lab's own files in lab_load), unit-tested in tests
   the cluster gets (cluster tenancy: one; namespace tenancy: one per student, namespaces prefixed
   "<student>-"), each with the rendered documents, workloads to wait for, checks, generated Secrets,
   the namespaces the lab owns (creates with a Namespace object) and what lab-reset undoes besides (reset).
+- lab_images(labs_dir, lab_ids): the labs' image list (manifests, gitops/, lab.yml images), for make warm.
 - lab_fetch_failures(results, fetched): mark non-skipped check results whose objects could not be read.
 """
 
@@ -204,14 +205,20 @@ def lab_instances(loaded, tenancy="cluster", students=None, replacements=None, s
                                % (lab_id, "; ".join(problems)))
         if not names:
             raise LabPlanError("namespace tenancy needs at least one student")
-        copies = [(n, n + "-") for n in names]
-        too_long = sorted("%s-%s" % (n, ns) for n in names for ns in lab_owned_namespaces(loaded) if len(n) + 1 + len(ns) > 63)
+        # lab.yml tenancy.shared_namespaces: one instructor-owned copy for the class (student None), not one each.
+        class_shared = set((lab.get("tenancy") or {}).get("shared_namespaces") or [])
+        copies = ([(None, "")] if class_shared else []) + [(n, n + "-") for n in names]
+        too_long = sorted("%s-%s" % (n, ns) for n in names for ns in lab_owned_namespaces(loaded)
+                          if ns not in class_shared and len(n) + 1 + len(ns) > 63)
         if too_long:
             raise LabPlanError("lab %s: the namespace names %s are longer than 63 characters; use shorter student names"
                                % (lab_id, ", ".join(too_long)))
     else:
-        copies = [(None, "")]
-    owned = lab_owned_namespaces(loaded)
+        copies, class_shared = [(None, "")], set()
+    owned = [ns for ns in lab_owned_namespaces(loaded) if ns not in class_shared]
+
+    def in_copy(namespace, student):
+        return not class_shared or (namespace in class_shared) == (student is None)
     hosts = _ingress_hosts(loaded)
     shared = set(shared_namespaces or ())
     instances = []
@@ -222,6 +229,9 @@ def lab_instances(loaded, tenancy="cluster", students=None, replacements=None, s
         for name in lab.get("manifests") or []:
             docs = []
             for doc in loaded["manifests"].get(name, []):
+                meta = doc.get("metadata") or {}
+                if not in_copy(meta.get("name") if doc.get("kind") == "Namespace" else meta.get("namespace"), student):
+                    continue
                 new = rw.walk(doc)
                 meta = new.setdefault("metadata", {})
                 if new.get("kind") == "Namespace":
@@ -234,11 +244,14 @@ def lab_instances(loaded, tenancy="cluster", students=None, replacements=None, s
                     workloads.append({"api_version": new["apiVersion"], "kind": new["kind"],
                                       "namespace": meta.get("namespace", "default"), "name": meta["name"]})
                 docs.append(new)
-            artifacts.append({"file": name, "path": base + name, "documents": docs})
+            if docs:
+                artifacts.append({"file": name, "path": base + name, "documents": docs})
         checks = []
         for check in lab.get("checks") or []:
             check = copy.deepcopy(check)
             res = check["resource"]
+            if not in_copy(res.get("name") if res.get("kind") == "Namespace" else res.get("namespace"), student):
+                continue
             if res.get("namespace"):
                 res["namespace"] = rw.ns(res["namespace"])
             if res.get("kind") == "Namespace" and prefix:
@@ -247,7 +260,8 @@ def lab_instances(loaded, tenancy="cluster", students=None, replacements=None, s
                 else:
                     res["label_selectors"] = list(res.get("label_selectors") or []) + ["%s=%s" % (STUDENT_LABEL, student)]
             checks.append(check)
-        generated = [dict(g, namespace=rw.ns(g["namespace"])) for g in lab.get("generated_values") or []]
+        generated = [dict(g, namespace=rw.ns(g["namespace"])) for g in lab.get("generated_values") or []
+                     if in_copy(g["namespace"], student)]
         reset = lab.get("reset") or {}
         instances.append({
             "lab": lab_id,
@@ -278,6 +292,37 @@ def _reset_ref(rw, ref):
         ref["name"] = rw.ns(ref["name"])
     ref["label"] = "%s %s%s" % (ref["kind"], ref["namespace"] + "/" if ref.get("namespace") else "", ref["name"])
     return ref
+
+
+def _container_images(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("initContainers", "containers", "ephemeralContainers") and isinstance(value, list):
+                for container in value:
+                    if isinstance(container, dict) and isinstance(container.get("image"), str):
+                        yield container["image"]
+            else:
+                for image in _container_images(value):
+                    yield image
+    elif isinstance(node, list):
+        for item in node:
+            for image in _container_images(item):
+                yield image
+
+
+def lab_images(labs_dir, lab_ids):
+    """The image list of the labs, sorted: every container image of their manifests and gitops/ trees plus the
+    images lab.yml lists for its guide (`images:`). What `make warm` pulls into the registry caches."""
+    images = set()
+    for lab_id in lab_ids:
+        loaded = lab_load(labs_dir, lab_id)
+        images.update(loaded["lab"].get("images") or [])
+        docs = [d for _name, d in _documents(loaded)]
+        for path in sorted(glob.glob(os.path.join(labs_dir, lab_id, "gitops", "**", "*.yaml"), recursive=True)):
+            with open(path, encoding="utf-8") as handle:
+                docs.extend(d for d in yaml.safe_load_all(handle) if d)
+        images.update(_container_images(docs))
+    return sorted(images)
 
 
 def lab_plan_artifacts(instances):
@@ -341,6 +386,7 @@ class FilterModule(object):
             "lab_load": lab_load,
             "lab_tenancy_problems": lab_tenancy_problems,
             "lab_owned_namespaces": lab_owned_namespaces,
+            "lab_images": lab_images,
             "lab_instances": lab_instances,
             "lab_plan_artifacts": lab_plan_artifacts,
             "lab_secret_objects": lab_secret_objects,
