@@ -40,6 +40,10 @@ plan: venv
 teardown: venv
 	$(PLAYBOOK) playbooks/teardown.yml $(if $(STUDENT),-e student=$(STUDENT)) $(ARGS)
 
+# Needs the class's clusters running: it pulls through one kind node per Docker host.
+warm: venv ## pull day DAY's lab images once per Docker host into the registry caches
+	$(PLAYBOOK) playbooks/warm.yml -e kubelab_day=$(DAY) $(ARGS)
+
 test: lint unit molecule
 
 lint: venv
