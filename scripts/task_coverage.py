@@ -24,6 +24,7 @@ import glob
 import json
 import os
 import sys
+import warnings
 
 import yaml
 from jinja2 import StrictUndefined, TemplateError, Undefined
@@ -183,7 +184,9 @@ def template(value, known):
     if not isinstance(value, str) or ("{{" not in value and "{%" not in value):
         return value
     try:
-        result = ENV.from_string(value).render(known)
+        with warnings.catch_warnings():  # regular expressions in templates make Jinja's lexer warn
+            warnings.simplefilter("ignore", DeprecationWarning)
+            result = ENV.from_string(value).render(known)
     except (TemplateError, TypeError, ValueError, AttributeError):
         return UNKNOWN
     return UNKNOWN if isinstance(result, Undefined) else result
@@ -197,7 +200,9 @@ def condition(expression, known):
         value = template(expression, known)
         return None if value is UNKNOWN else _bool(value)
     try:
-        value = ENV.compile_expression(str(expression), undefined_to_none=False)(**known)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            value = ENV.compile_expression(str(expression), undefined_to_none=False)(**known)
     except (TemplateError, TypeError, ValueError, AttributeError):
         return None
     return None if isinstance(value, Undefined) else bool(value)
@@ -375,8 +380,9 @@ def figure(done, total):
     return "%d of %d (%.1f %%)" % (done, total, percent), percent
 
 
-def report(records_dir, root=ROOT, brief=False, out=sys.stdout):
+def report(records_dir, root=ROOT, brief=False, out=None):
     """Prints the report; returns the kind apply-path percentage."""
+    out = out or sys.stdout
     tasks = enumerate_tasks(root)
     executed = read_records(records_dir, root) & set(tasks)
     paths = {provider: apply_path(provider, root) for provider in ("kind", "kubeadm")}
