@@ -59,25 +59,37 @@ def test_three_students_get_distinct_namespaces_and_only_their_own_bindings():
         assert binding["metadata"]["namespace"] in (owner, owner + "-banking-core")
         assert binding["roleRef"]["kind"] == "Role"
         assert binding["subjects"] == [{"kind": "ServiceAccount", "name": owner, "namespace": owner}]
-    for kind in ("Role", "RoleBinding", "ResourceQuota", "LimitRange", "NetworkPolicy"):
+    for kind in ("Role", "RoleBinding", "ResourceQuota", "LimitRange"):
         assert len(objects(kind, docs)) == 6, kind
+    assert len(objects("NetworkPolicy", docs)) == 12  # default-deny and the tenant's allowances, per namespace
     assert len(objects("ServiceAccount", docs)) == 3
 
 
-def test_only_the_home_namespace_gets_the_pod_security_labels():
-    docs = students.students_tenancy_objects(["alice"], ["banking-audit"], SETTINGS)
+def test_a_lab_namespace_keeps_the_labs_level_or_gets_baseline_never_privileged():
+    settings = dict(SETTINGS, lab_levels={"banking-core": "restricted", "arch-lab": ""})
+    docs = students.students_tenancy_objects(["alice"], ["banking-core", "arch-lab"], settings)
     labels = {d["metadata"]["name"]: d["metadata"]["labels"] for d in objects("Namespace", docs)}
     assert labels["alice"]["pod-security.kubernetes.io/enforce"] == "baseline"
-    assert "pod-security.kubernetes.io/enforce" not in labels["alice-banking-audit"]
+    assert "pod-security.kubernetes.io/enforce" not in labels["alice-banking-core"]  # the lab role applies restricted
+    assert labels["alice-arch-lab"]["pod-security.kubernetes.io/enforce"] == "baseline"
+    with pytest.raises(Exception, match="lab w2d3-banking: namespace banking-audit enforces Pod Security 'privileged'"):
+        students.students_tenancy_objects(["alice"], ["banking-audit"], dict(
+            SETTINGS, lab_levels={"banking-audit": "privileged"}, lab_owners={"banking-audit": "w2d3-banking"}))
 
 
-def test_default_deny_admits_own_namespaces_and_platform_only():
+def test_default_deny_both_ways_then_own_namespaces_and_platform_only():
     docs = students.students_tenancy_objects(STUDENTS, ["banking-core"], SETTINGS)
     for policy in objects("NetworkPolicy", docs):
         owner = policy["metadata"]["labels"]["kubelab.dev/student"]
-        allowed = policy["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchExpressions"][0]["values"]
-        assert allowed == sorted([owner, owner + "-banking-core", "ingress-nginx", "monitoring"])
-        assert policy["spec"]["podSelector"] == {} and policy["spec"]["policyTypes"] == ["Ingress"]
+        assert policy["spec"]["podSelector"] == {} and policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
+        if policy["metadata"]["name"] == "kubelab-default-deny":
+            assert "ingress" not in policy["spec"] and "egress" not in policy["spec"]
+            continue
+        peers = policy["spec"]["ingress"][0]["from"]
+        assert peers[0]["namespaceSelector"]["matchExpressions"][0]["values"] == [owner, owner + "-banking-core"]
+        assert [p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in peers[1:]] == [
+            "ingress-nginx", "monitoring"]
+        assert policy["spec"]["egress"][0] == {"to": [peers[0]]}
 
 
 def test_the_default_role_grants_no_rbac_and_no_quota_changes():

@@ -20,28 +20,36 @@ DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 STUDENT_LABEL = "kubelab.dev/student"
 MANAGED_LABEL = "app.kubernetes.io/managed-by"
 NAME_LABEL = "kubernetes.io/metadata.name"
+ENFORCE = "pod-security.kubernetes.io/enforce"
 
 # A namespaced "edit"-like role: workloads, config, networking inside the namespace; never RBAC, quotas,
-# limit ranges or namespace objects, so a student cannot widen their own rights or lift their limits.
+# limit ranges or namespace objects, so a student cannot widen their own rights or lift their limits. Endpoints
+# and EndpointSlices are read-only: writing them points a Service (and so ingress-nginx) at any pod IP of the
+# cluster (CVE-2021-25740; upstream removed that verb from edit/admin). No serviceaccounts/token (TokenRequest).
+WRITE = ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]
+READ = ["get", "list", "watch"]
 DEFAULT_RULES = [
-    {"apiGroups": [""], "resources": ["pods", "pods/log", "pods/exec", "pods/portforward", "pods/attach",
-                                      "services", "endpoints", "configmaps", "secrets", "persistentvolumeclaims",
-                                      "serviceaccounts", "events"],
-     "verbs": ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]},
-    {"apiGroups": [""], "resources": ["resourcequotas", "limitranges"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": [""], "resources": ["pods", "services", "configmaps", "secrets", "persistentvolumeclaims",
+                                      "serviceaccounts"], "verbs": WRITE},
+    {"apiGroups": [""], "resources": ["pods/log", "pods/status", "services/status", "endpoints", "events",
+                                      "resourcequotas", "limitranges"], "verbs": READ},
+    {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": READ},
     {"apiGroups": ["apps"], "resources": ["deployments", "deployments/scale", "statefulsets", "statefulsets/scale",
-                                          "daemonsets", "replicasets", "replicasets/scale"],
-     "verbs": ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]},
-    {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"],
-     "verbs": ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]},
-    {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"],
-     "verbs": ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]},
-    {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"],
-     "verbs": ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]},
-    {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses", "networkpolicies"],
-     "verbs": ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]},
-    {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["get", "list", "watch"]},
+                                          "daemonsets", "replicasets", "replicasets/scale"], "verbs": WRITE},
+    {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": WRITE},
+    {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": WRITE},
+    {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"], "verbs": WRITE},
+    {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses", "networkpolicies"], "verbs": WRITE},
+    {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": READ},
 ]
+# Into running pods only where Pod Security keeps them unprivileged (a privileged pod is the node's root).
+EXEC_RULE = {"apiGroups": [""], "resources": ["pods/exec", "pods/attach", "pods/portforward"], "verbs": ["get", "create"]}
+EXEC_LEVELS = ("restricted", "baseline")
+POLICY_NAME = "kubelab-student-guardrails"
+CORE_DNS = {"namespaceSelector": {"matchLabels": {NAME_LABEL: "kube-system"}},
+            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
+STUDENT_NAMESPACES = {"matchExpressions": [{"key": STUDENT_LABEL, "operator": "Exists"}]}
+NOT_STUDENT_NAMESPACES = {"matchExpressions": [{"key": STUDENT_LABEL, "operator": "DoesNotExist"}]}
 
 
 def _fail(message):
@@ -58,24 +66,36 @@ def student_namespaces(student, lab_namespaces):
     return [name] + ["%s-%s" % (name, ns) for ns in lab_namespaces]
 
 
-def students_check(students, lab_namespaces, reserved=()):
-    """Fail with a clear message when the namespace-per-student names are unusable; returns {student: [ns]}."""
-    owners, result = {}, {}
+def students_check(students, lab_namespaces, reserved=(), shared=(), levels=None, owners=None):
+    """Fail with a clear message when the namespace-per-student names are unusable; returns {student: [ns]}.
+
+    shared: lab namespaces the class shares (one unprefixed copy); levels/owners: {lab namespace: Pod Security
+    enforce level / lab id}. A student copy may not enforce privileged: privileged pods own their node.
+    """
+    owners_of_lab = owners or {}
     for ns in lab_namespaces:
         if not isinstance(ns, str) or not DNS1123_LABEL.match(ns):
             _fail("students_lab_namespaces: %r is not a DNS-1123 label" % (ns,))
+        if (levels or {}).get(ns) not in (None, "",) + EXEC_LEVELS:
+            _fail("lab %s: namespace %s enforces Pod Security %r, and in namespace tenancy every student gets a copy "
+                  "of it. Declare it in the lab's tenancy.shared_namespaces (one instructor-owned copy) or run the lab "
+                  "with kubelab_tenancy=cluster" % (owners_of_lab.get(ns, "?"), ns, levels[ns]))
+    taken = set(reserved) | set(shared)
+    owners, result = {}, {}
     for student in students:
         name = _name(student)
-        if name in reserved or str(name).startswith("kube-"):
-            _fail("kubelab_students: %r cannot be a namespace in namespace tenancy (it is reserved: %s, kube-*); "
-                  "rename the student" % (name, ", ".join(sorted(reserved))))
+        if not DNS1123_LABEL.match(str(name)):
+            continue  # the class plan refuses invalid names with its own message
+        if name in taken or str(name).startswith("kube-"):
+            _fail("kubelab_students: %r cannot be a namespace in namespace tenancy (it is reserved for the cluster, "
+                  "an add-on or a shared lab namespace: %s, kube-*); rename the student" % (name, ", ".join(sorted(taken))))
         namespaces = student_namespaces(name, lab_namespaces)
         for ns in namespaces:
             if len(ns) > 63:
-                _fail("students: namespace %r (student %r + lab namespace) is %d characters; Kubernetes allows 63. "
-                      "Shorten the student name" % (ns, name, len(ns)))
+                _fail("kubelab_students: namespace %r (student %r + lab namespace) is %d characters; Kubernetes allows "
+                      "63. Shorten the student name" % (ns, name, len(ns)))
             if ns in owners:
-                _fail("students: namespace %r would belong to both %r and %r; rename one student"
+                _fail("kubelab_students: namespace %r would belong to both %r and %r; rename one student"
                       % (ns, owners[ns], name))
             owners[ns] = name
         result[name] = namespaces
@@ -84,6 +104,8 @@ def students_check(students, lab_namespaces, reserved=()):
 
 def _meta(name, student, namespace=None, labels=None):
     meta = {"name": name, "labels": {STUDENT_LABEL: student, MANAGED_LABEL: "kubelab"}}
+    if student is None:
+        del meta["labels"][STUDENT_LABEL]
     if namespace:
         meta["namespace"] = namespace
     if labels:
@@ -91,31 +113,133 @@ def _meta(name, student, namespace=None, labels=None):
     return meta
 
 
+def _privileged(field):
+    return ("!has(object.spec.%s) || object.spec.%s.all(c, !has(c.securityContext) || "
+            "!has(c.securityContext.privileged) || !c.securityContext.privileged)" % (field, field))
+
+
+# (resource, CEL condition that must hold, message). Pod Security baseline refuses the pod ones too; this holds
+# even where a lab's namespace level would allow them, and covers what Pod Security does not (Secrets, Services).
+GUARDRAILS = [
+    ("secrets", "!has(object.type) || object.type != 'kubernetes.io/service-account-token'",
+     "service-account-token Secrets never expire; use a bound token (kubectl create token)"),
+    ("services", "!has(object.spec.type) || !(object.spec.type in ['NodePort', 'LoadBalancer', 'ExternalName'])",
+     "NodePort, LoadBalancer and ExternalName Services reach outside the student's namespaces; use ClusterIP "
+     "and an Ingress"),
+    ("pods", "!((has(object.spec.hostNetwork) && object.spec.hostNetwork) || (has(object.spec.hostPID) && "
+             "object.spec.hostPID) || (has(object.spec.hostIPC) && object.spec.hostIPC))",
+     "pods may not share the node's network, PID or IPC namespace"),
+    ("pods", "!has(object.spec.volumes) || object.spec.volumes.all(v, !has(v.hostPath))",
+     "hostPath volumes are not allowed"),
+    ("pods", _privileged("containers"), "privileged containers are not allowed"),
+    ("pods", _privileged("initContainers"), "privileged init containers are not allowed"),
+    ("pods", _privileged("ephemeralContainers"), "privileged ephemeral containers are not allowed"),
+]
+
+
+def students_admission_objects():
+    """The ValidatingAdmissionPolicy (admissionregistration.k8s.io/v1, CEL) and its binding that refuse, in every
+    namespace labelled kubelab.dev/student, what would let a student leave her namespaces (GUARDRAILS)."""
+    validations = [{"expression": "request.resource.resource != '%s' || (%s)" % (resource, condition),
+                    "message": "kubelab student namespaces: " + message, "reason": "Forbidden"}
+                   for resource, condition, message in GUARDRAILS]
+    return [
+        {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+         "metadata": _meta(POLICY_NAME, None),
+         "spec": {"failurePolicy": "Fail",
+                  "matchConstraints": {
+                      "namespaceSelector": STUDENT_NAMESPACES,
+                      "resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+                                         "resources": ["pods", "pods/ephemeralcontainers", "services", "secrets"]}]},
+                  "validations": validations}},
+        {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+         "metadata": _meta(POLICY_NAME, None),
+         "spec": {"policyName": POLICY_NAME, "validationActions": ["Deny"],
+                  "matchResources": {"namespaceSelector": STUDENT_NAMESPACES}}},
+    ]
+
+
+def _ports(ports):
+    return [p if isinstance(p, dict) else {"protocol": "TCP", "port": p} for p in ports or []]
+
+
+def _peer(namespace, pods=None):
+    peer = {"namespaceSelector": {"matchLabels": {NAME_LABEL: namespace}}}
+    if pods:
+        peer["podSelector"] = {"matchLabels": pods}
+    return peer
+
+
+def _student_policies(name, ns, namespaces, settings):
+    """Default-deny both ways, then: in from her own namespaces and the allowed ones (ingress controller,
+    monitoring); out to DNS, her own namespaces and what the labs declare (tenancy.egress)."""
+    own = {"namespaceSelector": {"matchExpressions": [{"key": NAME_LABEL, "operator": "In", "values": namespaces}]}}
+    allowed = sorted(set(settings.get("allow_from_namespaces", [])) - set(namespaces))
+    egress = [{"to": [own]}, {"to": [CORE_DNS], "ports": _ports([{"protocol": "UDP", "port": 53}, 53])}]
+    egress += [dict({"to": [_peer(e["namespace"], e.get("pods"))]}, **({"ports": _ports(e["ports"])} if e.get("ports") else {}))
+               for e in settings.get("egress", [])]
+    return [
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta("kubelab-default-deny", name, ns),
+         "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta("kubelab-tenant", name, ns),
+         "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"],
+                  "ingress": [{"from": [own] + [_peer(a) for a in allowed]}], "egress": egress}},
+    ]
+
+
+def students_addon_policies(addons, pod_subnet):
+    """One NetworkPolicy per add-on namespace (addons: [{namespace, reachable}]): in from every namespace that is
+    not a student's and from outside the pod network (nodes: the API server calling webhooks, kubelet probes),
+    and from students only to what `reachable` lists ({pods: labels, ports}, e.g. Vault's API for the agent).
+    Prometheus, Alertmanager, Grafana and the rest stay unreachable from student pods (Grafana is published
+    through ingress-nginx, which is not a student namespace)."""
+    docs = []
+    for addon in addons:
+        ingress = [{"from": [{"namespaceSelector": NOT_STUDENT_NAMESPACES},
+                             {"ipBlock": {"cidr": "0.0.0.0/0", "except": [pod_subnet]}}]}]
+        ingress += [dict({"from": [{"namespaceSelector": STUDENT_NAMESPACES, "podSelector": {"matchLabels": r["pods"]}}]},
+                         **({"ports": _ports(r["ports"])} if r.get("ports") else {}))
+                    for r in addon.get("reachable") or []]
+        docs.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                     "metadata": _meta("kubelab-tenants", None, addon["namespace"]),
+                     "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": ingress}})
+    return docs
+
+
 def students_tenancy_objects(students, lab_namespaces, settings):
     """Every object of namespace tenancy for these students, in apply order (namespaces first).
 
     settings: {service_account, role_name, rules, quota, limits, namespace_labels, allow_from_namespaces,
-               reserved_namespaces}
+               reserved_namespaces, shared_namespaces, lab_levels, lab_owners, egress, addons, pod_subnet}
     """
-    owned = students_check(students, lab_namespaces, settings.get("reserved_namespaces", ()))
+    levels = settings.get("lab_levels") or {}
+    owned = students_check(students, lab_namespaces, settings.get("reserved_namespaces", ()),
+                           settings.get("shared_namespaces", ()), levels, settings.get("lab_owners"))
     role = settings.get("role_name", "kubelab-student")
     rules = settings.get("rules") or DEFAULT_RULES
-    docs = []
+    home_labels = settings.get("namespace_labels") or {}
+    if home_labels.get(ENFORCE) not in EXEC_LEVELS:
+        _fail("students_namespace_labels: %s must be baseline or restricted (found %r): an unlabelled or privileged "
+              "namespace admits privileged pods, which own their node" % (ENFORCE, home_labels.get(ENFORCE)))
+    docs = students_admission_objects()
     for student in students:
         name = _name(student)
         namespaces = owned[name]
         sa = settings.get("service_account") or name
-        # The home namespace gets namespace_labels (Pod Security level); lab namespaces keep the labels the
-        # lab's own Namespace manifest sets (the lab role applies those with its own field manager).
+        # The home namespace gets namespace_labels (Pod Security level); a lab namespace keeps the level of the
+        # lab's own Namespace manifest (the lab role applies it), or gets baseline when the lab sets none (an
+        # unlabelled namespace would be privileged).
+        # The level of each namespace: the home one's, then each lab namespace's (baseline where the lab sets none).
+        ns_levels = [home_labels.get(ENFORCE)] + [levels.get(ns) or "baseline" for ns in lab_namespaces]
         for position, ns in enumerate(namespaces):
-            docs.append({"apiVersion": "v1", "kind": "Namespace",
-                         "metadata": _meta(ns, name, labels=settings.get("namespace_labels") if position == 0 else None)})
+            labels = home_labels if position == 0 else ({} if levels.get(lab_namespaces[position - 1]) else {ENFORCE: "baseline"})
+            docs.append({"apiVersion": "v1", "kind": "Namespace", "metadata": _meta(ns, name, labels=labels or None)})
         # One ServiceAccount in the home namespace; its RoleBindings reach every namespace the student owns.
         docs.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(sa, name, namespaces[0]),
                      "automountServiceAccountToken": False})
-        for ns in namespaces:
-            docs.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-                         "metadata": _meta(role, name, ns), "rules": rules})
+        for ns, level in zip(namespaces, ns_levels):
+            docs.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": _meta(role, name, ns),
+                         "rules": rules + ([EXEC_RULE] if level in EXEC_LEVELS and not settings.get("rules") else [])})
             docs.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
                          "metadata": _meta(role, name, ns),
                          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
@@ -126,13 +250,8 @@ def students_tenancy_objects(students, lab_namespaces, settings):
             if settings.get("limits"):
                 docs.append({"apiVersion": "v1", "kind": "LimitRange", "metadata": _meta(role, name, ns),
                              "spec": {"limits": [dict(settings["limits"], type="Container")]}})
-            allowed = sorted(set(namespaces) | set(settings.get("allow_from_namespaces", [])))
-            docs.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                         "metadata": _meta("kubelab-default-deny", name, ns),
-                         "spec": {"podSelector": {}, "policyTypes": ["Ingress"],
-                                  "ingress": [{"from": [{"namespaceSelector": {"matchExpressions": [
-                                      {"key": NAME_LABEL, "operator": "In", "values": allowed}]}}]}]}})
-    return docs
+            docs += _student_policies(name, ns, namespaces, settings)
+    return docs + students_addon_policies(settings.get("addons") or [], settings.get("pod_subnet", "10.244.0.0/16"))
 
 
 def students_access(cluster, settings):
