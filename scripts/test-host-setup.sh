@@ -3,7 +3,9 @@
 #
 # Idempotent and non-interactive; safe to run again and again (`make molecule-host` runs it every time).
 # Needs root on Debian 12. What it does, each step skipped when already done:
-#   1. apt: docker.io, debootstrap, jq (one `apt-get update`, only when something is missing);
+#   1. apt: debootstrap, jq and, unless a Docker engine already answers `docker info`, docker.io (one
+#      `apt-get update`, only when something is missing). A working engine is left alone: GitHub's runners
+#      ship docker-ce, and installing docker.io over it would swap the engine (and containerd) mid-job;
 #   2. where every process lacks CAP_SYS_RESOURCE (Firecracker CI VMs), a runc wrapper that drops that
 #      capability from container specs, registered as Docker's default runtime (else privileged
 #      containers fail with "unable to apply caps: operation not permitted");
@@ -29,6 +31,19 @@ export DOCKER_BUILDKIT=0 DEBIAN_FRONTEND=noninteractive
 image_packages="systemd,systemd-sysv,dbus,python3,sudo,iproute2,procps,kmod,ca-certificates"
 image_recipe_version=1
 
+# The packages of step 1 that are missing, one per line.
+packages_needed() {
+  local pkg
+  for pkg in docker.io debootstrap jq; do
+    if [ "$pkg" = docker.io ] && docker info >/dev/null 2>&1; then continue; fi
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$'; then
+      echo "$pkg"
+    fi
+  done
+}
+# Sourced (tests/unit/test_workflows.py checks the decision above): define, do nothing.
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
+
 t0=$(date +%s)
 step_start=$t0
 log() { echo "[test-host-setup] $*"; }
@@ -45,12 +60,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # --- 1. packages -------------------------------------------------------------------------------------------
-missing=()
-for pkg in docker.io debootstrap jq; do
-  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$'; then
-    missing+=("$pkg")
-  fi
-done
+mapfile -t missing < <(packages_needed)
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]}"
   # Keep the package scripts from starting dockerd before its daemon.json exists (no-op under systemd
