@@ -1,5 +1,6 @@
-# kubelab: one command per course day, one command to test.
-# `make day3` creates .venv with the pinned dependencies on first use, then runs the day's playbook.
+# kubelab: one command per course day, one command to test. `make help` lists them.
+# `make day3` creates .venv with the run-time dependencies (requirements.txt) on first use, then runs the day's
+# playbook; the test targets add the test tools (requirements-dev.txt).
 
 PYTHON      ?= python3
 VENV        := .venv
@@ -11,85 +12,95 @@ export ANSIBLE_CONFIG      := $(CURDIR)/ansible.cfg
 export PATH                := $(CURDIR)/$(BIN):$(PATH)
 
 PLAYBOOK := $(BIN)/ansible-playbook -i $(INVENTORY)
+# Days with a playbook (playbooks/dayN.yml), and `all` (playbooks/site.yml) for make plan DAY=.
+DAYS        := $(sort $(patsubst playbooks/day%.yml,%,$(wildcard playbooks/day[0-9]*.yml)))
+DAY_PLAYBOOK = $(if $(filter all,$(DAY)),playbooks/site.yml,playbooks/day$(DAY).yml)
+# make plan renders into $(PLAN_DIR).new and swaps it in only when the run succeeds.
+PLAN_DIR    ?= build/plan
 
-.PHONY: help venv day1 day3 day4 site plan teardown test lint unit molecule molecule-host molecule-cluster bench clean
+.PHONY: help venv venv-dev inventory-check day-check day1 day3 day4 site plan teardown lab-reset test lint unit \
+	molecule molecule-host molecule-cluster bench clean
 
-help:
-	@echo "make day3                 build day 3 (kind on this host, inventories/local)"
-	@echo "make plan DAY=3           render day 3 into build/plan/ and touch nothing"
-	@echo "make test                 lint, unit, render and Molecule tests that run on this machine"
-	@echo "make bench                print plan-mode and harness timings"
-	@echo "make teardown             remove what the days created (STUDENT=name for one student)"
+# Every target with a `## ` comment is a user command: help lists it.
+help: ## this list
+	@echo "Usage: make <command> [INVENTORY=inventories/classroom] [ARGS='-e ...'] [STUDENT=name] [DAY=N] [LAB=id]"
+	@awk -F ':.*## ' '/^[a-z][a-z0-9 -]*:.*## / {printf "  make %-26s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "Variables: INVENTORY= inventory path (default inventories/local); ARGS= extra ansible-playbook"
+	@echo "  arguments; STUDENT= one student (teardown, lab-reset); DAY= day of make plan ($(DAYS) all); LAB= lab id"
 
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed-run
+venv-dev: $(VENV)/.installed-dev
 
-$(VENV)/.installed: requirements.txt
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+
+# Two stamps: the days need only the run-time set; the test targets add the test tools (which include it).
+$(VENV)/.installed-run: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-day1 day3 day4 site: venv
+$(VENV)/.installed-dev: requirements-dev.txt requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.installed-run
+
+# Before anything runs: a mistyped INVENTORY= would otherwise build Ansible's implicit one-host inventory.
+inventory-check:
+	@test -e "$(INVENTORY)" || { echo "INVENTORY=$(INVENTORY): no such file or directory. Inventories:" \
+		"$(wildcard inventories/*)" >&2; exit 2; }
+
+day-check:
+	@test -f "$(DAY_PLAYBOOK)" || { echo "DAY=$(DAY): no such day. Days: $(DAYS) all (make plan DAY=all)" >&2; \
+		exit 2; }
+
+day1 day3 day4 site: inventory-check venv ## build that day (site: every day) on INVENTORY
 	$(PLAYBOOK) playbooks/$@.yml $(ARGS)
 
-# A fresh build/plan, so index.json lists exactly what this day renders (apply mode keeps adding to it).
-plan: venv
-	rm -rf build/plan
-	$(PLAYBOOK) playbooks/day$(DAY).yml -e kubelab_mode=plan $(ARGS)
+# Any other dayN: no such day.
+day%:
+	@echo "make $@: no such day. Days: $(addprefix day,$(DAYS)) site" >&2; exit 2
 
-teardown: venv
+# A fresh plan directory, so index.json lists exactly what this day renders (apply mode keeps adding to it);
+# the previous plan stays until the new one is complete.
+plan: inventory-check day-check venv ## render day DAY (default 3; all = every day) into build/plan/, touch nothing
+	rm -rf "$(PLAN_DIR).new"
+	$(PLAYBOOK) $(DAY_PLAYBOOK) -e kubelab_mode=plan -e kubelab_plan_root="$(abspath $(PLAN_DIR)).new" $(ARGS) \
+		|| { rm -rf "$(PLAN_DIR).new"; echo "make plan failed; the previous plan in $(PLAN_DIR) is kept" >&2; exit 1; }
+	rm -rf "$(PLAN_DIR)" && mv "$(PLAN_DIR).new" "$(PLAN_DIR)"
+
+teardown: inventory-check venv ## remove the whole class (asks to type yes), or STUDENT=name only
 	$(PLAYBOOK) playbooks/teardown.yml $(if $(STUDENT),-e student=$(STUDENT)) $(ARGS)
+
+lab-reset: inventory-check venv ## return LAB=<id> to its starting state (STUDENT=name: that student only)
+	$(PLAYBOOK) playbooks/lab-reset.yml $(if $(LAB),-e lab=$(LAB)) $(if $(STUDENT),-e student=$(STUDENT)) $(ARGS)
 
 # Needs the class's clusters running: it pulls through one kind node per Docker host.
 warm: venv ## pull day DAY's lab images once per Docker host into the registry caches
 	$(PLAYBOOK) playbooks/warm.yml -e kubelab_day=$(DAY) $(ARGS)
 
-# Task coverage (scripts/task_coverage.py, tests/README.md): every ansible-playbook run of the test targets,
-# Molecule's included, records the tasks it executed (callback kubelab.core.task_coverage) in build/coverage/.
-COVERAGE_DIR   := $(CURDIR)/build/coverage
-COVERAGE_FLOOR := tests/coverage-floor.txt
-TEST_LOGS      := $(CURDIR)/build/test-logs
-test coverage: export KUBELAB_COVERAGE_DIR := $(COVERAGE_DIR)
-test coverage: export ANSIBLE_CALLBACKS_ENABLED := kubelab.core.task_coverage
-test coverage: export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections
+test: lint unit molecule ## lint, unit, render and Molecule tests that run on this machine
 
-# Fresh records; fails when the apply-path task coverage falls below tests/coverage-floor.txt. The last line
-# is pytest's summary again, for CI.
-test: venv
-	rm -rf $(COVERAGE_DIR)
-	$(MAKE) --no-print-directory lint unit molecule
-	@$(BIN)/python scripts/task_coverage.py --brief --floor $(COVERAGE_FLOOR); rc=$$?; \
-	  tail -n 1 $(TEST_LOGS)/pytest.txt; exit $$rc
-
-.PHONY: coverage
-coverage: venv
-	@ls $(COVERAGE_DIR)/*.jsonl >/dev/null 2>&1 || $(MAKE) --no-print-directory unit molecule
-	$(BIN)/python scripts/task_coverage.py
-
-lint: venv
+lint: venv-dev ## yamllint, ansible-lint, workflow schema
 	$(BIN)/yamllint --strict .
 	$(BIN)/ansible-lint --profile production
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
-# The output is kept in build/test-logs/pytest.txt, so make test can end with pytest's summary line.
-unit: venv
-	@mkdir -p $(TEST_LOGS)
-	{ $(BIN)/pytest -q tests; echo $$? > $(TEST_LOGS)/pytest.rc; } | tee $(TEST_LOGS)/pytest.txt
-	@exit $$(cat $(TEST_LOGS)/pytest.rc)
+unit: venv-dev ## pytest tests/ (unit, render, labs)
+	$(BIN)/pytest -q tests
 
 molecule: molecule-host molecule-cluster
 
 # Host roles run in real systemd containers; the setup installs and starts a Docker engine from apt.
-molecule-host: venv
+molecule-host: venv-dev
 	bash scripts/test-host-setup.sh
 	bash scripts/molecule-run.sh host
 
 # Cluster roles run against KUBELAB_TARGET (sim here, kind where Docker and internet exist).
-molecule-cluster: venv
+molecule-cluster: venv-dev
 	bash scripts/molecule-run.sh cluster
 
-bench: venv
+bench: venv-dev ## print plan-mode and harness timings
 	$(BIN)/python scripts/bench.py
 
-clean:
+clean: ## remove build/ (plans, kubeconfigs, secrets, access sheets)
 	rm -rf build

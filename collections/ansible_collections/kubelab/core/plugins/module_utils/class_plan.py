@@ -85,7 +85,7 @@ def node_layout(zones, control_planes, workers):
 def class_plan(students, prefix="kubelab", tenancy="cluster", provider="kind", zones=None, region="region-1",
                control_planes=1, workers=3, pod_subnet="10.244.0.0/16", service_subnet="10.96.0.0/16",
                port_base=20000, port_stride=10, build_dir="build", api_address="127.0.0.1",
-               docker_host="localhost"):
+               docker_host="localhost", plan_root=None):
     """The clusters to build: one per student (cluster tenancy) or one shared (namespace tenancy)."""
     zones = list(zones) if zones is not None else ["zone-a", "zone-b", "zone-c"]
     if tenancy not in TENANCIES:
@@ -127,7 +127,7 @@ def class_plan(students, prefix="kubelab", tenancy="cluster", provider="kind", z
             "http_port": base + 1,
             "https_port": base + 2,
             "docker_host": docker_host,
-            "plan_dir": "%s/plan/%s" % (build_dir, name),
+            "plan_dir": "%s/%s" % (plan_root or build_dir + "/plan", name),
             "kubeconfig": "%s/clusters/%s/kubeconfig" % (build_dir, name),
         })
     return clusters
@@ -190,13 +190,9 @@ def kind_config(cluster, node_image, registry_config_dir="", api_listen_address=
 def capacity_estimate(clusters, addons, footprints):
     """CPU (millicores) and memory (MiB) the planned clusters need, from per-node and per-add-on footprints.
 
-    footprints: {"control_plane": {cpu_m, memory_mib}, "worker": {...}, "addons": {name: {...}}}, and optionally
-    "labs": the day's lab workloads' requests {"student": {...}, "cluster": {...}}, each {cpu_m, memory_mib,
-    node_cpu_m, node_memory_mib} (node_: DaemonSets, one pod per node): a cluster adds "student" once per student
-    it holds and "cluster" once (namespace tenancy's shared lab parts).
+    footprints: {"control_plane": {cpu_m, memory_mib}, "worker": {...}, "addons": {name: {...}}}.
     An add-on without a footprint entry is an error: an unknown cost must not pass as zero.
     """
-    labs = footprints.get("labs") or {}
     missing = [a for a in addons if a not in footprints.get("addons", {})]
     if missing:
         raise PlanError("preflight_footprints.addons: no footprint for %s; add one so capacity can be checked"
@@ -211,10 +207,6 @@ def capacity_estimate(clusters, addons, footprints):
         for addon in addons:
             cpu += footprints["addons"][addon]["cpu_m"]
             mem += footprints["addons"][addon]["memory_mib"]
-        for scope, copies in (("student", len(cluster.get("students") or [])), ("cluster", 1)):
-            need = labs.get(scope) or {}
-            cpu += copies * (need.get("cpu_m", 0) + len(cluster["nodes"]) * need.get("node_cpu_m", 0))
-            mem += copies * (need.get("memory_mib", 0) + len(cluster["nodes"]) * need.get("node_memory_mib", 0))
         per_cluster.append({"name": cluster["name"], "cpu_m": cpu, "memory_mib": mem, "nodes": len(cluster["nodes"])})
     return {
         "clusters": per_cluster,

@@ -26,6 +26,7 @@ options:
   port_base: {type: int, default: 20000, description: First host port.}
   port_stride: {type: int, default: 10, description: Host ports per cluster.}
   build_dir: {type: path, required: true, description: The build directory.}
+  plan_root: {type: path, description: "Where the clusters' plan directories go (default: I(build_dir)/plan)."}
   api_address: {type: str, default: 127.0.0.1, description: Address students reach the API at.}
   docker_host: {type: str, default: localhost, description: "Inventory host that runs kind when I(hosts) is not given."}
   hosts:
@@ -105,6 +106,7 @@ def main():
             port_base=dict(type="int", default=20000),
             port_stride=dict(type="int", default=10),
             build_dir=dict(type="path", required=True),
+            plan_root=dict(type="path"),
             api_address=dict(type="str", default="127.0.0.1"),
             docker_host=dict(type="str", default="localhost"),
             hosts=dict(type="list", elements="dict"),
