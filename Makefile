@@ -78,15 +78,38 @@ lab-reset: inventory-check venv ## return LAB=<id> to its starting state (STUDEN
 warm: venv ## pull day DAY's lab images once per Docker host into the registry caches
 	$(PLAYBOOK) playbooks/warm.yml -e kubelab_day=$(DAY) $(ARGS)
 
-test: lint unit molecule ## lint, unit, render and Molecule tests that run on this machine
+# Task coverage (scripts/task_coverage.py, tests/README.md): every ansible-playbook run of the test targets,
+# Molecule's included, records the tasks it executed (callback kubelab.core.task_coverage) in build/coverage/.
+COVERAGE_DIR   := $(CURDIR)/build/coverage
+COVERAGE_FLOOR := tests/coverage-floor.txt
+TEST_LOGS      := $(CURDIR)/build/test-logs
+test coverage: export KUBELAB_COVERAGE_DIR := $(COVERAGE_DIR)
+test coverage: export ANSIBLE_CALLBACKS_ENABLED := kubelab.core.task_coverage
+test coverage: export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections
+
+# Fresh records; fails when the apply-path task coverage falls below tests/coverage-floor.txt. The last line
+# is pytest's summary again, for CI.
+test: venv-dev ## lint, unit, render and Molecule tests that run on this machine, then the task coverage floor
+	rm -rf $(COVERAGE_DIR)
+	$(MAKE) --no-print-directory lint unit molecule
+	@$(BIN)/python scripts/task_coverage.py --brief --floor $(COVERAGE_FLOOR); rc=$$?; \
+	  tail -n 1 $(TEST_LOGS)/pytest.txt; exit $$rc
+
+.PHONY: coverage
+coverage: venv-dev ## task coverage per role and of the days' apply path (runs the suite first when no records)
+	@ls $(COVERAGE_DIR)/*.jsonl >/dev/null 2>&1 || $(MAKE) --no-print-directory unit molecule
+	$(BIN)/python scripts/task_coverage.py
 
 lint: venv-dev ## yamllint, ansible-lint, workflow schema
 	$(BIN)/yamllint --strict .
 	$(BIN)/ansible-lint --profile production
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
+# The output is kept in build/test-logs/pytest.txt, so make test can end with pytest's summary line.
 unit: venv-dev ## pytest tests/ (unit, render, labs)
-	$(BIN)/pytest -q tests
+	@mkdir -p $(TEST_LOGS)
+	{ $(BIN)/pytest -q tests; echo $$? > $(TEST_LOGS)/pytest.rc; } | tee $(TEST_LOGS)/pytest.txt
+	@exit $$(cat $(TEST_LOGS)/pytest.rc)
 
 molecule: molecule-host molecule-cluster
 

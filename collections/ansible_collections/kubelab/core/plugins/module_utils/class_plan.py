@@ -190,9 +190,13 @@ def kind_config(cluster, node_image, registry_config_dir="", api_listen_address=
 def capacity_estimate(clusters, addons, footprints):
     """CPU (millicores) and memory (MiB) the planned clusters need, from per-node and per-add-on footprints.
 
-    footprints: {"control_plane": {cpu_m, memory_mib}, "worker": {...}, "addons": {name: {...}}}.
+    footprints: {"control_plane": {cpu_m, memory_mib}, "worker": {...}, "addons": {name: {...}}}, and optionally
+    "labs": the day's lab workloads' requests {"student": {...}, "cluster": {...}}, each {cpu_m, memory_mib,
+    node_cpu_m, node_memory_mib} (node_: DaemonSets, one pod per node): a cluster adds "student" once per student
+    it holds and "cluster" once (namespace tenancy's shared lab parts).
     An add-on without a footprint entry is an error: an unknown cost must not pass as zero.
     """
+    labs = footprints.get("labs") or {}
     missing = [a for a in addons if a not in footprints.get("addons", {})]
     if missing:
         raise PlanError("preflight_footprints.addons: no footprint for %s; add one so capacity can be checked"
@@ -207,6 +211,10 @@ def capacity_estimate(clusters, addons, footprints):
         for addon in addons:
             cpu += footprints["addons"][addon]["cpu_m"]
             mem += footprints["addons"][addon]["memory_mib"]
+        for scope, copies in (("student", len(cluster.get("students") or [])), ("cluster", 1)):
+            need = labs.get(scope) or {}
+            cpu += copies * (need.get("cpu_m", 0) + len(cluster["nodes"]) * need.get("node_cpu_m", 0))
+            mem += copies * (need.get("memory_mib", 0) + len(cluster["nodes"]) * need.get("node_memory_mib", 0))
         per_cluster.append({"name": cluster["name"], "cpu_m": cpu, "memory_mib": mem, "nodes": len(cluster["nodes"])})
     return {
         "clusters": per_cluster,
