@@ -118,10 +118,12 @@ def test_bad_roster_list_fails_in_preflight_and_leaves_build_untouched(tmp_path,
     assert not build_dir.exists(), "preflight failed, yet something was written under build/"
 
 
+# Errors name the file and its line (blank lines count), not a list index.
 @pytest.mark.parametrize("rows,message", [
-    ("name\nalice\nbob\nalice\n", "student 'alice' appears twice"),
-    ("name\nalice\nBob Smith\n", "'Bob Smith' is not a valid student name"),
-    ("student\nalice\n", "every row needs a 'name' column"),
+    ("name\nalice\nbob\n\nalice\n", "line 5: student 'alice' is already on line 2"),
+    ("name\nalice\nBob Smith\n", "line 3: 'Bob Smith' is not a valid student name"),
+    ("student\nalice\n", "line 1: the header 'student' has no 'name' column"),
+    ("name\nalice,extra\n", "line 2: more cells than the header has columns"),
 ])
 def test_bad_roster_csv_fails_in_preflight_and_leaves_build_untouched(tmp_path, rows, message):
     roster = tmp_path / "students.csv"
@@ -130,5 +132,15 @@ def test_bad_roster_csv_fails_in_preflight_and_leaves_build_untouched(tmp_path, 
     result = run_playbook(DAY3, str(build_dir), "-e", "kubelab_mode=plan",
                           "-e", NO_ADDONS, "-e", "kubelab_students_csv=%s" % roster)
     assert result.returncode != 0
-    assert message in result.stdout, result.stdout[-3000:]
+    assert "%s %s" % (roster, message) in result.stdout, result.stdout[-3000:]
     assert not build_dir.exists(), "preflight failed, yet something was written under build/"
+
+
+def test_roster_csv_cells_are_trimmed_and_blank_lines_skipped(tmp_path):
+    roster = tmp_path / "students.csv"
+    roster.write_text(" name , lang\n  alice ,ko\n\n , \nbob\t, en \n")
+    build_dir = tmp_path / "build"
+    result = run_playbook(DAY3, str(build_dir), "-e", "kubelab_mode=plan",
+                          "-e", NO_ADDONS, "-e", "kubelab_students_csv=%s" % roster)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert sorted(os.listdir(build_dir / "plan")) == ["kubelab-alice", "kubelab-bob"]
