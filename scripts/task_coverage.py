@@ -20,6 +20,7 @@ tasks count as reachable.
 """
 
 import argparse
+import functools
 import glob
 import json
 import os
@@ -176,17 +177,43 @@ ENV.filters.update({"bool": _bool, "default": _default, "d": _default, "intersec
 ENV.tests.update({"defined": _defined})
 
 
-def template(value, known):
+class _Unknown:
+    """An unknown value in a loop expression, for the filters that can only remove items."""
+
+
+def _loop_default(value, default_value="", boolean=False):
+    return _Unknown() if isinstance(value, Undefined) else _default(value, default_value, boolean)
+
+
+def _narrowing(keep):
+    """A filter that removes items: with an unknown argument it keeps them all (the loop's items can only be fewer)."""
+    def narrow(seq, *args):
+        _fail_unknown(seq)
+        if any(isinstance(arg, (Undefined, _Unknown)) for arg in args):
+            return list(seq)
+        return [item for item in seq if keep(item, *args)]
+    return narrow
+
+
+# Loops: a superset of the items is enough to find what an include can reach.
+LOOP_ENV = ENV.overlay()
+LOOP_ENV.filters.update({
+    "default": _loop_default, "d": _loop_default, "difference": _narrowing(lambda item, other: item not in other),
+    "reject": _narrowing(lambda item, test, other: not (test == "in" and item in other)),
+})
+
+
+def template(value, known, env=ENV):
     """value with its Jinja rendered from the known variables, or UNKNOWN."""
     if isinstance(value, list):
-        items = [template(item, known) for item in value]
+        items = [template(item, known, env) for item in value]
         return UNKNOWN if UNKNOWN in items else items
     if not isinstance(value, str) or ("{{" not in value and "{%" not in value):
         return value
     try:
         with warnings.catch_warnings():  # regular expressions in templates make Jinja's lexer warn
             warnings.simplefilter("ignore", DeprecationWarning)
-            result = ENV.from_string(value).render(known)
+            result = env.from_string(value).render(known)
     except (TemplateError, TypeError, ValueError, AttributeError):
         return UNKNOWN
     return UNKNOWN if isinstance(result, Undefined) else result
@@ -293,7 +320,8 @@ class ApplyPath:
             inherited = conditions if action in IMPORT_TASKS | IMPORT_ROLE else []
             if action in INCLUDE_TASKS | IMPORT_TASKS:
                 name = template(args.get("file") if isinstance(args, dict) else args, item_known)
-                self.file(path, task, os.path.join(os.path.dirname(path), str(name)), name, item_known, inherited)
+                full = UNKNOWN if name is UNKNOWN else os.path.join(os.path.dirname(path), str(name))
+                self.file(path, task.line, full, item_known, inherited)
             elif action in INCLUDE_ROLE | IMPORT_ROLE:
                 role = template(args.get("name"), item_known)
                 tasks_from = template(args.get("tasks_from", "main"), item_known)
@@ -308,7 +336,7 @@ class ApplyPath:
         if loop is None:
             return [known]
         loop_var = (task.get("loop_control") or {}).get("loop_var", "item")
-        items = template(loop, known)
+        items = template(loop, known, LOOP_ENV)
         if items is UNKNOWN or not isinstance(items, list):
             return [{name: value for name, value in known.items() if name != loop_var}]
         return [dict(known, **{loop_var: item}) for item in items]
@@ -316,11 +344,11 @@ class ApplyPath:
     def role(self, path, line, role, tasks_from, known, conditions=()):
         name = tasks_from if os.path.splitext(tasks_from)[1] else tasks_from + ".yml"
         full = os.path.join(self.root, "roles", role, "tasks", name)
-        self.file(path, {"line": line}, full, full, known, list(conditions))
+        self.file(path, line, full, known, list(conditions))
 
-    def file(self, path, task, full, name, known, conditions):
-        line = task.line if isinstance(task, _Map) else task["line"]
-        if name is UNKNOWN:
+    def file(self, path, line, full, known, conditions):
+        """Follows the task file `full`, included at path:line."""
+        if full is UNKNOWN:
             self.unresolved.add((self.rel(path), line, "file name unknown"))
             return
         if not os.path.exists(full):
@@ -343,10 +371,15 @@ def condition_all(conditions, known):
 
 def apply_path(provider, root=ROOT, playbooks=None):
     """(reached, unresolved) of a provider's apply path."""
+    return _apply_path(provider, root, tuple(playbooks or APPLY_PLAYBOOKS))
+
+
+@functools.lru_cache(maxsize=None)
+def _apply_path(provider, root, playbooks):
     group_vars = load_yaml(os.path.join(root, "playbooks", "group_vars", "all", "main.yml")) or {}
     base = {name: group_vars[name] for name in KNOWN_GROUP_VARS if name in group_vars}
     walker = ApplyPath(root, provider, {"kubelab_mode": "apply"})
-    for playbook in playbooks or APPLY_PLAYBOOKS:
+    for playbook in playbooks:
         known = dict(base)
         # The day's lists (playbooks/days/dayN.yml), which preflight hands to every cluster host (add_host).
         day_file = os.path.join(root, "playbooks", "days", os.path.basename(playbook))
