@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""kubelab's planning filters (the logic is in module_utils/class_plan.py)."""
+"""kubelab's planning filters (the logic is in module_utils/: class_plan.py, placement.py, existing_cluster.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,11 @@ from ansible_collections.kubelab.core.plugins.module_utils.class_plan import (
     class_plan,
     cluster_ports,
     kind_config,
+)
+from ansible_collections.kubelab.core.plugins.module_utils.existing_cluster import (
+    api_endpoint,
+    kubeconfig_context,
+    problems,
 )
 from ansible_collections.kubelab.core.plugins.module_utils.filter_errors import plain_errors
 from ansible_collections.kubelab.core.plugins.module_utils.placement import create_rounds, placement_hosts, release
@@ -26,4 +31,8 @@ class FilterModule:
             ("placement_hosts", placement_hosts),
             ("create_rounds", create_rounds),
             ("placement_release", release),
+        )} | {name: plain_errors(ValueError)(func) for name, func in (
+            ("existing_problems", problems),
+            ("existing_kubeconfig", kubeconfig_context),
+            ("existing_api_endpoint", api_endpoint),
         )}

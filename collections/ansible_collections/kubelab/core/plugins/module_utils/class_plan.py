@@ -17,7 +17,7 @@ REGION_LABEL = "topology.kubernetes.io/region"
 LONGEST_NODE_SUFFIX = len("-control-plane99")
 MAX_CLUSTER_NAME = 63 - LONGEST_NODE_SUFFIX
 TENANCIES = ("cluster", "namespace")
-PROVIDERS = ("kind", "kubeadm")
+PROVIDERS = ("kind", "kubeadm", "existing")
 
 
 class PlanError(ValueError):
@@ -92,6 +92,9 @@ def class_plan(students, prefix="kubelab", tenancy="cluster", provider="kind", z
         raise PlanError("kubelab_tenancy: %r must be one of %s" % (tenancy, ", ".join(TENANCIES)))
     if provider not in PROVIDERS:
         raise PlanError("kubelab_provider: %r must be one of %s" % (provider, ", ".join(PROVIDERS)))
+    if provider == "existing" and tenancy != "namespace":
+        raise PlanError("kubelab_tenancy: %r with kubelab_provider existing: an existing cluster is one cluster "
+                        "kubelab does not create; set kubelab_tenancy: namespace" % tenancy)
     check_label(prefix, "kubelab_cluster_prefix", "cluster name prefix")
     check_label(region, "kubelab_region", "region name")
     check_shape(zones, control_planes, workers, pod_subnet, service_subnet)
