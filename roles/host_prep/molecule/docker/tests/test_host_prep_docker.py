@@ -22,5 +22,6 @@ def test_kind_user_in_docker_group(host):
 
 
 def test_inotify_limits_still_applied(host):
+    # Live only: whether a file is persisted depends on the kernel's values before converge (default scenario).
     assert host.sysctl("fs.inotify.max_user_watches") >= 524288
-    assert host.file("/etc/sysctl.d/60-kubelab-kind.conf").contains("fs.inotify.max_user_instances")
+    assert host.sysctl("fs.inotify.max_user_instances") >= 512
