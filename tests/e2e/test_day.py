@@ -1,0 +1,57 @@
+"""A class of two, kind provider, applied end to end: day 1 (and again), day 3, day 4, a lab reset, teardown of one
+student, then of the class. The tests of a class run in order on one workspace (conftest.Workspace)."""
+
+import pytest
+
+STUDENTS = ["kim-minji", "lee-jihoon"]  # as in conftest.py
+
+LAB = "w2d4-gitops-backup"
+
+
+@pytest.mark.parametrize("workspace", ["cluster", "namespace"], indirect=True)
+class TestDay:
+    def test_day1_applies(self, workspace):
+        workspace.play("day1", "day1.yml")
+        expected = [f"kubelab-{s}" for s in STUDENTS] if workspace.tenancy == "cluster" else ["kubelab-shared"]
+        assert workspace.clusters() == expected
+        for student in STUDENTS:
+            assert (workspace.project / "build" / "students" / student).is_dir()
+
+    def test_day1_again_changes_nothing_in_a_third_of_the_time(self, workspace):
+        recap = workspace.play("day1-again", "day1.yml")
+        first = next(s for label, s, _c in workspace.timings if label == "day1")
+        again = workspace.timings[-1][1]
+        print(f"[e2e {workspace.tenancy}] day1 first run {first:.1f} s, second run {again:.1f} s")
+        assert {h: r["changed"] for h, r in recap.items() if r["changed"]} == {}
+        assert again <= first / 3, f"the second run took {again:.1f} s, more than a third of {first:.1f} s"
+
+    def test_day3_applies(self, workspace):
+        workspace.play("day3", "day3.yml")
+
+    def test_day4_applies(self, workspace):
+        workspace.play("day4", "day4.yml")
+
+    def test_lab_reset(self, workspace):
+        workspace.play("lab-reset", "lab-reset.yml", "-e", f"lab={LAB}")
+
+    def test_teardown_one_student(self, workspace):
+        gone, stays = STUDENTS
+        workspace.play("teardown-student", "teardown.yml", "-e", f"student={gone}")
+        students = workspace.project / "build" / "students"
+        assert not (students / gone).exists() and (students / stays).is_dir()
+        if workspace.tenancy == "cluster":
+            assert workspace.clusters() == [f"kubelab-{stays}"]
+            assert not (workspace.project / "build" / "clusters" / f"kubelab-{gone}").exists()
+        else:
+            assert workspace.clusters() == ["kubelab-shared"]
+
+    def test_teardown_class_leaves_nothing(self, workspace):
+        workspace.play("teardown", "teardown.yml")
+        build = workspace.project / "build"
+        assert workspace.clusters() == []
+        assert sorted(p.name for p in (build / "clusters").glob("*")) == [] if (build / "clusters").exists() else True
+        assert list(build.rglob("*kubeconfig*")) == []
+        assert list((build / "students").glob("*")) == [] if (build / "students").exists() else True
+
+    def test_nothing_written_outside_build(self, workspace):
+        assert workspace.written_outside_build() == []
