@@ -7,7 +7,12 @@ the time goes. Most of it is per cluster and per task: every task of the cluster
 in a worker process Ansible forks for it, which templates the task's arguments afresh; so the cluster plays run
 as few tasks as they can in plan mode (docs/architecture.md, "Modes"). The figures depend on what else the
 machine runs: each size prints the load average before its runs.
+Placement (issue 15): before the plan runs, the class planner places --placement-students (100) cluster-tenancy
+students over five Docker hosts of mixed sizes (pure Python, the same functions preflight calls) and prints the
+time that takes, the placement quality (each host's load: the larger of its CPU and memory shares; the max
+is what matters) and the expected wall time of the day. --placement-only stops there.
 Usage: python scripts/bench_class.py [--day 3] [--students 30] [--runs 1] [--profile] [--with-addons]
+                                     [--placement-students 100] [--placement-only]
 """
 
 from __future__ import annotations
@@ -24,6 +29,52 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
+sys.path.insert(0, os.path.join(ROOT, "collections"))
+# (name, vCPUs, memory GiB): five Docker hosts of mixed sizes.
+PLACEMENT_HOSTS = [("host-xl", 96, 384), ("host-l", 64, 256), ("host-m", 48, 192), ("host-s", 32, 128), ("host-xs", 16, 64)]
+
+
+def placement(day: str, students: int) -> None:
+    """Place the class over PLACEMENT_HOSTS as preflight does; print time, loads and the day's expected wall time."""
+    import yaml
+
+    from ansible_collections.kubelab.core.plugins.module_utils.class_plan import capacity_estimate, class_plan
+    from ansible_collections.kubelab.core.plugins.module_utils.placement import (
+        cluster_needs, day_time_estimate, host_capacity, host_loads, place)
+
+    with open(os.path.join(ROOT, "roles", "preflight", "defaults", "main.yml"), encoding="utf-8") as handle:
+        defaults = yaml.safe_load(handle)
+    with open(os.path.join(ROOT, "playbooks", "days", "day%s.yml" % day), encoding="utf-8") as handle:
+        addons = yaml.safe_load(handle)["kubelab_addons"]
+    hosts = [host_capacity(name, "", {"cpu": cpu, "memory_mib": gib * 1024}) for name, cpu, gib in PLACEMENT_HOSTS]
+    roster = [{"name": "student%03d" % i} for i in range(1, students + 1)]
+    start = time.perf_counter()
+    clusters = class_plan(roster)
+    needs = cluster_needs(capacity_estimate(clusters, addons, defaults["preflight_footprints"]),
+                          defaults["preflight_disk_gib_per_node"])
+    placed, stored = place(clusters, hosts, None, needs, 20000, 10, defaults["preflight_capacity_headroom"])
+    elapsed = time.perf_counter() - start
+    loads = host_loads(placed, hosts, needs)
+    print("placement, day %s, %d students over %d hosts: %.1f ms" % (day, students, len(hosts), elapsed * 1000))
+    for load in loads:
+        print("  %-8s %3d clusters, %6dm CPU, %7d MiB, load %.2f" % (
+            load["host"], load["clusters"], load["cpu_m"], load["memory_mib"], load["load"]))
+    shares = [load["load"] for load in loads]
+    print("  max host load %.2f, min %.2f (load: share of the usable %s of CPU or memory; ideal: all equal)" % (
+        max(shares), min(shares), defaults["preflight_capacity_headroom"]))
+    again, _ = place(class_plan([{"name": "newcomer"}] + roster), hosts, stored,
+                     dict(needs, **{"kubelab-newcomer": next(iter(needs.values()))}), 20000, 10,
+                     defaults["preflight_capacity_headroom"])
+    before = {c["name"]: (c["docker_host"], c["api_port"]) for c in placed}
+    moved = sum(before[c["name"]] != (c["docker_host"], c["api_port"]) for c in again if c["name"] in before)
+    print("  a student added at the top of the roster moves %d other student(s)" % moved)
+    estimate = day_time_estimate(placed, addons, defaults["preflight_time_create_seconds"],
+                                 defaults["preflight_time_addon_seconds"])
+    print("  expected wall time of day %s: %.1f min (%d creation rounds on the busiest host x %d s, add-ons %d s; "
+          "forks 10) [estimate from preflight_time_*]" % (day, estimate["total_minutes"], estimate["max_rounds"],
+                                                          defaults["preflight_time_create_seconds"],
+                                                          estimate["addon_seconds"]))
+    sys.stdout.flush()
 
 
 def plan(playbook: str, build_dir: str, students: int, with_addons: bool, profile: bool) -> tuple[float, str]:
@@ -59,7 +110,13 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print the slowest tasks of the large class")
     parser.add_argument("--with-addons", action="store_true",
                         help="render the day's add-ons and labs too (default: cluster, caches and students only)")
+    parser.add_argument("--placement-students", type=int, default=100)
+    parser.add_argument("--placement-only", action="store_true", help="print the placement figures only")
     args = parser.parse_args()
+
+    placement(args.day, args.placement_students)
+    if args.placement_only:
+        return
 
     figures = {}
     with tempfile.TemporaryDirectory() as tmp:

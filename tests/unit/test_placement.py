@@ -7,6 +7,7 @@ import pytest
 from ansible_collections.kubelab.core.plugins.module_utils.class_plan import PlanError, class_plan, cluster_ports
 from ansible_collections.kubelab.core.plugins.module_utils.placement import (
     create_rounds,
+    day_time_estimate,
     host_capacity,
     place,
     placement_hosts,
@@ -146,3 +147,14 @@ def test_creation_rounds_count_per_host_in_slot_order():
     assert per_host == {"h1": [0, 0, 1], "h2": [0, 0]}
     with pytest.raises(PlanError, match="cluster_kind_create_concurrency"):
         create_rounds(placed, 0)
+
+
+def test_day_time_is_creation_rounds_on_the_busiest_host_plus_addon_waves():
+    placed, _ = run(roster(*["s%d" % i for i in range(5)]), hosts((8, 32), (8, 32)))
+    estimate = day_time_estimate(placed, ["cni", "csi"], 100, {"cni": 30, "csi": 20}, concurrency=2, forks=4)
+    # h1 has 3 clusters (2 rounds), h2 has 2 (1 round); 5 clusters install add-ons 4 at a time: 2 waves of 50 s.
+    assert estimate["rounds"] == {"h1": 2, "h2": 1}
+    assert (estimate["create_seconds"], estimate["addon_seconds"], estimate["total_seconds"]) == (200, 100, 300)
+    assert day_time_estimate(placed, [], 100, {}, created=[c["name"] for c in placed])["total_seconds"] == 0
+    with pytest.raises(PlanError, match="preflight_time_addon_seconds: no install time for velero"):
+        day_time_estimate(placed, ["velero"], 100, {})

@@ -179,6 +179,26 @@ def create_rounds(clusters, concurrency):
     return rounds
 
 
+def day_time_estimate(clusters, addons, create_seconds, addon_seconds, concurrency=2, forks=10, created=()):
+    """Expected wall time of a day: kind creation rounds (per host, all hosts at once) x the creation time, then the
+    add-on installs (one cluster's add-ons one after another; forks clusters at a time). created: clusters that
+    exist already (no creation). Figures in seconds; an add-on without a figure is an error, not zero."""
+    missing = [a for a in addons if a not in addon_seconds]
+    if missing:
+        raise PlanError("preflight_time_addon_seconds: no install time for %s; add one" % ", ".join(missing))
+    to_create = [c for c in clusters if c["name"] not in set(created) and c.get("provider", "kind") == "kind"]
+    per_host = {}
+    for cluster in to_create:
+        per_host[cluster["docker_host"]] = per_host.get(cluster["docker_host"], 0) + 1
+    rounds = {host: -(-count // concurrency) for host, count in sorted(per_host.items())}
+    most = max(rounds.values() or [0])
+    create = most * create_seconds
+    waves = -(-len(clusters) // max(forks, 1))
+    install = waves * sum(addon_seconds[a] for a in addons)
+    return {"rounds": rounds, "max_rounds": most, "create_seconds": create, "addon_seconds": install, "total_seconds": create + install,
+            "total_minutes": round((create + install) / 60.0, 1)}
+
+
 def release(placement, names):
     """The placement without the named clusters (their slots become free)."""
     kept = {k: v for k, v in (placement or {}).get("clusters", {}).items() if k not in set(names)}

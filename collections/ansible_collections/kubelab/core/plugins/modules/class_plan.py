@@ -43,6 +43,10 @@ options:
   footprints: {type: dict, default: {}, description: "preflight_footprints: per node kind and per add-on."}
   headroom: {type: float, default: 0.9, description: Usable share of a host's CPU, memory and disk.}
   disk_gib_per_node: {type: int, default: 4, description: Disk a kind node needs on the host.}
+  create_seconds: {type: int, default: 150, description: Seconds one kind creation round takes (time estimate).}
+  addon_seconds: {type: dict, default: {}, description: "Seconds each add-on's install takes (time estimate)."}
+  create_concurrency: {type: int, default: 2, description: Clusters created at once per Docker host.}
+  forks: {type: int, default: 10, description: Ansible's forks (clusters installing add-ons at once).}
 author: kubelab maintainers
 """
 
@@ -63,6 +67,11 @@ clusters:
   returned: success
   type: list
   elements: dict
+time_estimate:
+  description: "Expected wall time of the day: {rounds (per host), max_rounds, create_seconds, addon_seconds,
+    total_seconds, total_minutes} (only with I(hosts))."
+  returned: success
+  type: dict
 loads:
   description: Per Docker host, its clusters and what they use (only with I(hosts)).
   returned: success
@@ -75,6 +84,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.kubelab.core.plugins.module_utils.class_plan import PlanError, capacity_estimate, class_plan
 from ansible_collections.kubelab.core.plugins.module_utils.placement import (
     cluster_needs,
+    day_time_estimate,
     host_capacity,
     host_loads,
     place,
@@ -115,14 +125,19 @@ def main():
             footprints=dict(type="dict", default={}),
             headroom=dict(type="float", default=0.9),
             disk_gib_per_node=dict(type="int", default=4),
+            create_seconds=dict(type="int", default=150),
+            addon_seconds=dict(type="dict", default={}),
+            create_concurrency=dict(type="int", default=2),
+            forks=dict(type="int", default=10),
         ),
         required_together=[("hosts", "placement_file")],
         supports_check_mode=True,
     )
     params = dict(module.params)
     placing = {k: params.pop(k) for k in ("hosts", "placement_file", "addons", "footprints", "headroom",
-                                          "disk_gib_per_node")}
-    changed, loads = False, []
+                                          "disk_gib_per_node", "create_seconds", "addon_seconds",
+                                          "create_concurrency", "forks")}
+    changed, loads, estimate = False, [], {}
     try:
         params["control_planes"] = _int(params["control_planes"], "kubelab_control_planes")
         params["workers"] = _int(params["workers"], "kubelab_workers")
@@ -135,9 +150,12 @@ def main():
                                         params["port_base"], params["port_stride"], placing["headroom"])
             changed = write_placement(placing["placement_file"], placement, module.check_mode)
             loads = host_loads(clusters, hosts, needs)
+            if placing["addon_seconds"]:
+                estimate = day_time_estimate(clusters, placing["addons"], placing["create_seconds"],
+                                             placing["addon_seconds"], placing["create_concurrency"], placing["forks"])
     except (PlanError, OSError) as err:
         module.fail_json(msg=str(err))
-    module.exit_json(changed=changed, clusters=clusters, loads=loads)
+    module.exit_json(changed=changed, clusters=clusters, loads=loads, time_estimate=estimate)
 
 
 if __name__ == "__main__":
