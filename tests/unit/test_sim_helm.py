@@ -21,8 +21,8 @@ def helm(tmp_path):
     values = tmp_path / "values.yaml"
     values.write_text("installation:\n  cni: {type: Calico}\n")
 
-    def run(*args, kubeconfig=None):
-        env = {"KUBELAB_HELM_SIM_DIR": str(tmp_path / "state"), "PATH": os.environ.get("PATH", "")}
+    def run(*args, kubeconfig=None, extra_env=None):
+        env = {"KUBELAB_HELM_SIM_DIR": str(tmp_path / "state"), "PATH": os.environ.get("PATH", ""), **(extra_env or {})}
         if kubeconfig:
             env["KUBECONFIG"] = str(kubeconfig)
         return subprocess.run([sys.executable, str(HELM), *args], capture_output=True, text=True, env=env, check=False)
@@ -142,3 +142,21 @@ def test_version_and_plugins_follow_the_environment_as_an_installed_helm(tmp_pat
     assert 'Version:"v3.22.0"' in subprocess.run([*run, "version", "--short"], capture_output=True, text=True, env=env).stdout
     lines = subprocess.run([*run, "plugin", "list"], capture_output=True, text=True, env=env).stdout.splitlines()
     assert lines[1:] == ["diff\t3.15.10\tPreview helm upgrade changes"]
+
+
+def test_chart_stand_ins_are_created_once_with_their_status(helm, tmp_path):
+    """KUBELAB_HELM_SIM_CHART_OBJECTS: what a test says the chart would make appears in the release namespace."""
+    stand_ins = tmp_path / "stand-ins"
+    stand_ins.mkdir()
+    (stand_ins / "tigera-operator.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: op-0, namespace: ${NAMESPACE}}\n"
+        "spec: {containers: [{name: op, image: quay.io/tigera/operator:v1}]}\nstatus: {phase: Succeeded}\n---\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: op-state, namespace: ${NAMESPACE}}\ndata: {a: b}\n")
+    with running(tmp_path / "sim") as sim:
+        for _ in range(2):
+            res = helm(*CHART, "--version=v3.30.3", f"--values={helm.values}", "-n", "tigera-operator", "--create-namespace",
+                       kubeconfig=sim.kubeconfig, extra_env={"KUBELAB_HELM_SIM_CHART_OBJECTS": str(stand_ins)})
+            assert res.returncode == 0, res.stderr
+        status, pod = sim.request("GET", "/api/v1/namespaces/tigera-operator/pods/op-0")
+        assert status == 200 and pod["status"]["phase"] == "Succeeded"
+        assert sim.request("GET", "/api/v1/namespaces/tigera-operator/configmaps/op-state")[1]["data"] == {"a": "b"}
