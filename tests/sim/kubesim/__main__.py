@@ -1,6 +1,6 @@
 """Command line of the Kubernetes API test double.
 
-  kubesim start --dir DIR [--nodes N] [--bare] [--watch-pid PID]
+  kubesim start --dir DIR [--nodes N] [--bare] [--watch-pid PID] [--workload-pods]
                                                   start in the background on a free port; writes
                                                   DIR/kubeconfig, DIR/kubesim.pid, DIR/kubesim.port, DIR/kubesim.log;
                                                   with --watch-pid it exits by itself once PID is gone (a test run
@@ -57,7 +57,7 @@ def serve(args) -> int:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", args.port))
     port = sock.getsockname()[1]
-    server = ApiServer(Store(nodes=args.nodes, kind_profile=not args.bare))
+    server = ApiServer(Store(nodes=args.nodes, kind_profile=not args.bare, workload_pods=args.workload_pods))
 
     async def announce(_app):
         write_kubeconfig(state / "kubeconfig", f"http://127.0.0.1:{port}")
@@ -109,6 +109,8 @@ def start(args) -> int:
     cmd = [sys.executable, "-m", "kubesim", "serve", "--dir", str(state), "--nodes", str(args.nodes), "--port", str(args.port)]
     if args.bare:
         cmd.append("--bare")
+    if args.workload_pods:
+        cmd.append("--workload-pods")
     if args.watch_pid:
         cmd += ["--watch-pid", str(args.watch_pid)]
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
@@ -172,6 +174,7 @@ def main(argv=None) -> int:
             p.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0: a free one)")
             p.add_argument("--bare", action="store_true", help="no kind extras (local-path-storage, StorageClass standard)")
             p.add_argument("--watch-pid", type=int, default=0, help="exit once this process is gone (0: never)")
+            p.add_argument("--workload-pods", action="store_true", help="Deployments and StatefulSets get Running pods")
         if name == "start":
             p.add_argument("--timeout", type=float, default=10.0)
     args = parser.parse_args(argv)

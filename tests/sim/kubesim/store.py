@@ -256,8 +256,10 @@ def field_selector_matches(selector: str | None, obj: dict) -> bool:
 class Store:
     """Objects keyed by (group, plural, namespace, name); one storage version per group/resource."""
 
-    def __init__(self, nodes: int = 4, kind_profile: bool = True, version: str = "v1.35.8"):
+    def __init__(self, nodes: int = 4, kind_profile: bool = True, version: str = "v1.35.8", workload_pods: bool = False):
         self.version = version
+        # Opt-in (the kind double's clusters): Deployments and StatefulSets get their Running pods at once.
+        self.workload_pods = workload_pods
         self.types: dict[tuple[str, str, str], ResourceType] = {}
         for rt in BUILTIN:
             self.types[(rt.group, rt.version, rt.plural)] = rt
@@ -669,6 +671,23 @@ class Store:
     def _after_write(self, rt: ResourceType, obj: dict) -> None:
         if rt.kind == "CustomResourceDefinition":
             self._register(obj)
+        elif self.workload_pods and rt.kind in ("Deployment", "StatefulSet"):
+            self._workload_pods(rt, obj)
+
+    def _workload_pods(self, rt: ResourceType, obj: dict) -> None:
+        """One Running pod per replica from the pod template (StatefulSet: <name>-<i>; Deployment: <name>-pod-<i>),
+        created once: no rollouts, scaling down or restarts."""
+        meta, spec = obj["metadata"], obj.get("spec") or {}
+        template = spec.get("template") or {}
+        pod_rt = self.types[("", "v1", "pods")]
+        for i in range(spec.get("replicas", 1)):
+            name = f"{meta['name']}-{i}" if rt.kind == "StatefulSet" else f"{meta['name']}-pod-{i}"
+            if ("", "pods", meta["namespace"], name) in self.objects:
+                continue
+            self.create(pod_rt, meta["namespace"], {
+                "metadata": {"name": name, "namespace": meta["namespace"],
+                             "labels": dict((template.get("metadata") or {}).get("labels") or {})},
+                "spec": copy.deepcopy(template.get("spec") or {"containers": []})}, manager="kube-controller-manager")
 
     def _register(self, crd: dict) -> None:
         self._unregister(crd)
