@@ -31,6 +31,8 @@ NEEDS_RUNNER = {
         "sudo sysctl -w changes the machine's own kernel (fs.inotify is not namespaced); no sudo here",
     ("kind", "molecule-cluster", "Molecule scenario of csi on a real kind cluster (kept for the next steps)"):
         "needs Docker with internet: kind node image, pinned kind/kubectl/helm downloads, charts",
+    ("kind", "molecule-cluster", "Other cluster Molecule scenarios of csi on a real kind cluster"):
+        "needs Docker with internet: kind node image, pinned kind/kubectl/helm downloads, charts",
     ("kind", "molecule-host", "Keyring debootstrap needs to verify a Debian bookworm bootstrap on Ubuntu"):
         "apt-get install on an Ubuntu runner (debian-archive-keyring)",
     ("kind", "molecule-host", "Host Molecule scenarios (systemd containers)"):
