@@ -47,6 +47,7 @@ for a in "$@"; do
   prev="$a"
 done
 export KUBELAB_HELM_SIM_VERSION={version}
+export KUBELAB_HELM_SIM_CHART_OBJECTS={stand_ins}
 export KUBELAB_HELM_SIM_DIR="{state}/$(printf %s "$kc" | sha256sum | cut -c1-16)"
 exec {py} {helm} "$@"
 """
@@ -78,7 +79,7 @@ def _artifacts(base: Path, pins: dict) -> dict:
         "kind": (KIND_WRAPPER.format(py=sys.executable, kind=SIM_BIN / "kind"), None),
         "kubectl": (KUBECTL_WRAPPER.format(version=pins["kubectl"]["version"]), None),
         "helm": (HELM_WRAPPER.format(version=pins["helm"]["version"], state=base / "helm", py=sys.executable,
-                                     helm=SIM_BIN / "helm"), "linux-amd64/helm"),
+                                     helm=SIM_BIN / "helm", stand_ins=base / "chart-stand-ins"), "linux-amd64/helm"),
         "helm_diff": (None, None),
     }
     out = {}
@@ -98,6 +99,55 @@ def _artifacts(base: Path, pins: dict) -> dict:
         out[f"toolchain_{tool}"] = {"version": pin["version"],
                                     "linux_amd64": {"url": pin["linux_amd64"]["url"], "sha256": _sha256(dest)}}
     return out
+
+
+def _chart_stand_ins(base: Path, project: Path, versions: dict) -> None:
+    """What later tasks read of what each chart would make (the Helm double creates it on install): the CRDs the
+    labs' custom resources need, and the pods, Deployments and webhook the vault and velero roles wait for or
+    talk to. The CRD stand-ins are the lab role's Molecule ones."""
+    crds = (yaml.safe_load((project / "roles/lab/molecule/default/files/crds.yaml").read_text())
+            + yaml.safe_load((project / "roles/lab/molecule/gitops/files/crds.yaml").read_text()))
+    by_group = {g: [c for c in crds if c["spec"]["group"] == g] for g in ("monitoring.coreos.com", "argoproj.io", "velero.io")}
+    vault = versions["vault"]
+    stand_ins = {
+        "kube-prometheus-stack": by_group["monitoring.coreos.com"],
+        "argo-cd": by_group["argoproj.io"],
+        "vault": [
+            {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "vault-0", "namespace": "${NAMESPACE}",
+                                                             "labels": {"app.kubernetes.io/name": "vault"}},
+             "spec": {"containers": [{"name": "vault", "image": vault["image"]}]}},
+            {"apiVersion": "apps/v1", "kind": "Deployment",
+             "metadata": {"name": "vault-agent-injector", "namespace": "${NAMESPACE}"},
+             "spec": {"replicas": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": "vault-agent-injector"}},
+                      "template": {"metadata": {"labels": {"app.kubernetes.io/name": "vault-agent-injector"}},
+                                   "spec": {"containers": [{"name": "sidecar-injector", "image": vault["injector_image"]}]}}}},
+            {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+             "metadata": {"name": "vault-agent-injector-cfg"},
+             "webhooks": [{"name": "vault.hashicorp.com", "admissionReviewVersions": ["v1"], "sideEffects": "None",
+                           "clientConfig": {"service": {"name": "vault-agent-injector-svc", "namespace": "${NAMESPACE}",
+                                                        "path": "/mutate"}}}]},
+        ],
+        "velero": by_group["velero.io"] + [
+            {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+             "metadata": {"name": "backupstoragelocations.velero.io"},
+             "spec": {"group": "velero.io", "scope": "Namespaced",
+                      "names": {"kind": "BackupStorageLocation", "listKind": "BackupStorageLocationList",
+                                "plural": "backupstoragelocations", "singular": "backupstoragelocation"},
+                      "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                          "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}},
+            {"apiVersion": "velero.io/v1", "kind": "BackupStorageLocation",
+             "metadata": {"name": "default", "namespace": "${NAMESPACE}"},
+             "spec": {"provider": "aws", "default": True, "objectStorage": {"bucket": "velero"}},
+             "status": {"phase": "Available"}},
+            {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "velero", "namespace": "${NAMESPACE}"},
+             "spec": {"replicas": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": "velero"}},
+                      "template": {"metadata": {"labels": {"app.kubernetes.io/name": "velero"}},
+                                   "spec": {"containers": [{"name": "velero", "image": f"velero/velero:{versions['velero']['version']}"}]}}}},
+        ],
+    }
+    (base / "chart-stand-ins").mkdir()
+    for chart, objects in stand_ins.items():
+        (base / "chart-stand-ins" / f"{chart}.yaml").write_text(yaml.safe_dump_all(objects, sort_keys=False))
 
 
 def _tree(root: Path) -> dict[str, tuple[int, int]]:
@@ -177,6 +227,7 @@ class Workspace:
             # The capacity check runs, but the clusters are API doubles: two real ones would not fit 2 CPUs.
             "preflight_capacity_headroom": 4,
         }
+        _chart_stand_ins(base, self.project, versions["kubelab_versions"])
         self.inventory = base / "inventory"
         (self.inventory / "group_vars" / "kubelab").mkdir(parents=True)
         (self.inventory / "group_vars" / "kubelab" / "main.yml").write_text(yaml.safe_dump(group_vars))
@@ -238,7 +289,7 @@ class Workspace:
     def written_outside_build(self) -> list[str]:
         now = _tree(self.project)
         return sorted(p for p in set(now) | set(self.snapshot)
-                      if now.get(p) != self.snapshot.get(p) and not p.startswith("build/"))
+                      if now.get(p) != self.snapshot.get(p) and not p.startswith("build/") and "__pycache__/" not in p)
 
     def clusters(self) -> list[str]:
         root = self.kind_state / "clusters"
