@@ -1,6 +1,7 @@
 """cni: what was installed, read back through Helm and the Kubernetes API (sim and kind); pod networking and
 NetworkPolicy enforcement on a real cluster only."""
 
+import contextlib
 import time
 import uuid
 
@@ -65,14 +66,23 @@ def _phase(kube, ns, name, wanted, timeout=180):
     return None
 
 
+@contextlib.contextmanager
+def scratch_namespace(kube, prefix):
+    """A namespace for probe pods (PREFIX-<random>), deleted afterwards."""
+    ns = "%s-%s" % (prefix, uuid.uuid4().hex[:6])
+    namespaces = kube.resources.get(api_version="v1", kind="Namespace")
+    namespaces.create(body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    try:
+        yield ns
+    finally:
+        namespaces.delete(name=ns)
+
+
 @pytest.mark.kind_only
 def test_network_policy_is_enforced(kube):
     """A client reaches a server; after a deny-all ingress policy the same request fails (kindnet would pass it)."""
-    ns = "cni-test-%s" % uuid.uuid4().hex[:6]
-    namespaces = kube.resources.get(api_version="v1", kind="Namespace")
-    namespaces.create(body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
-    pods = kube.resources.get(api_version="v1", kind="Pod")
-    try:
+    with scratch_namespace(kube, "cni-test") as ns:
+        pods = kube.resources.get(api_version="v1", kind="Pod")
         pods.create(namespace=ns, body=_pod("server", "mkdir -p /tmp/w && echo ok > /tmp/w/index.html && "
                                                       "exec httpd -f -p 8080 -h /tmp/w", {"app": "server"}))
         assert _phase(kube, ns, "server", {"Running"}) == "Running"
@@ -85,5 +95,3 @@ def test_network_policy_is_enforced(kube):
             "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}})
         pods.create(namespace=ns, body=_pod("denied", "sleep 5; wget -T 5 -qO- http://%s:8080/" % server_ip))
         assert _phase(kube, ns, "denied", {"Succeeded", "Failed"}) == "Failed"
-    finally:
-        namespaces.delete(name=ns)
