@@ -87,3 +87,12 @@ def test_latest_release_revision_is_decoded_from_helms_secret():
                 "data": {"release": base64.b64encode(payload).decode()}}
     (found,) = latest_releases([secret(1, "superseded", "old"), secret(2, "deployed", "ingress-nginx")])
     assert (found["chart"], found["revision"], found["status"]) == ("ingress-nginx", 2, "deployed")
+
+
+def test_the_existing_provider_plans_one_shared_cluster_only():
+    from ansible_collections.kubelab.core.plugins.module_utils.class_plan import PlanError, class_plan
+
+    (cluster,) = class_plan([{"name": "kim"}, {"name": "lee"}], provider="existing", tenancy="namespace")
+    assert (cluster["name"], cluster["students"]) == ("kubelab-shared", ["kim", "lee"])
+    with pytest.raises(PlanError, match="kubelab_tenancy: 'cluster' with kubelab_provider existing"):
+        class_plan([{"name": "kim"}], provider="existing", tenancy="cluster")
