@@ -134,6 +134,10 @@ GUARDRAILS = [
     ("pods", _privileged("containers"), "privileged containers are not allowed"),
     ("pods", _privileged("initContainers"), "privileged init containers are not allowed"),
     ("pods", _privileged("ephemeralContainers"), "privileged ephemeral containers are not allowed"),
+    # A student owns NetworkPolicies in her namespaces, but not kubelab's default-deny and allowances.
+    ("networkpolicies", "!request.userInfo.username.startsWith('system:serviceaccount:') || "
+                        "!request.name.startsWith('kubelab-')",
+     "the kubelab-* NetworkPolicies are the instructor's; add your own policies next to them"),
 ]
 
 
@@ -149,8 +153,11 @@ def students_admission_objects():
          "spec": {"failurePolicy": "Fail",
                   "matchConstraints": {
                       "namespaceSelector": STUDENT_NAMESPACES,
-                      "resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
-                                         "resources": ["pods", "pods/ephemeralcontainers", "services", "secrets"]}]},
+                      "resourceRules": [
+                          {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+                           "resources": ["pods", "pods/ephemeralcontainers", "services", "secrets"]},
+                          {"apiGroups": ["networking.k8s.io"], "apiVersions": ["v1"],
+                           "operations": ["CREATE", "UPDATE", "DELETE"], "resources": ["networkpolicies"]}]},
                   "validations": validations}},
         {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
          "metadata": _meta(POLICY_NAME, None),
@@ -319,12 +326,13 @@ def students_lab_states(student, cluster, labs, reports):
     cluster, skipped on the test double) or 'not run'.
 
     reports: the parsed build/reports/<cluster>/*.json of the student's cluster, each {lab, student, checks}.
-    A report without a student belongs to every student of its cluster (cluster tenancy).
+    A report without a student belongs to every student of its cluster (cluster tenancy); in namespace tenancy
+    the student's own report wins over the one of the lab's shared, instructor-owned part.
     """
     states = []
     for lab in labs:
-        mine = [r for r in reports if r.get("lab") == lab and r.get("student") in (None, "", student)
-                and r.get("_cluster", cluster) == cluster]
+        ours = [r for r in reports if r.get("lab") == lab and r.get("_cluster", cluster) == cluster]
+        mine = [r for r in ours if r.get("student") == student] or [r for r in ours if r.get("student") in (None, "")]
         if not mine:
             states.append((lab, "not run"))
             continue
