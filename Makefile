@@ -75,17 +75,17 @@ lab-reset: inventory-check venv ## return LAB=<id> to its starting state (STUDEN
 	$(PLAYBOOK) playbooks/lab-reset.yml $(if $(LAB),-e lab=$(LAB)) $(if $(STUDENT),-e student=$(STUDENT)) $(ARGS)
 
 # Needs the class's clusters running: it pulls through one kind node per Docker host.
-warm: venv ## pull day DAY's lab images once per Docker host into the registry caches
+warm: inventory-check venv ## pull day DAY's lab images once per Docker host into the registry caches
 	$(PLAYBOOK) playbooks/warm.yml -e kubelab_day=$(DAY) $(ARGS)
 
 # Task coverage (scripts/task_coverage.py, tests/README.md): every ansible-playbook run of the test targets,
-# Molecule's included, records the tasks it executed (callback kubelab.core.task_coverage) in build/coverage/.
+# Molecule's included, records the tasks it executed (callback kubelab.core.task_coverage) in build/coverage/;
+# the project's ansible.cfg (collections_path) or Molecule's ANSIBLE_COLLECTIONS_PATH finds the callback.
 COVERAGE_DIR   := $(CURDIR)/build/coverage
 COVERAGE_FLOOR := tests/coverage-floor.txt
 TEST_LOGS      := $(CURDIR)/build/test-logs
 test coverage: export KUBELAB_COVERAGE_DIR := $(COVERAGE_DIR)
 test coverage: export ANSIBLE_CALLBACKS_ENABLED := kubelab.core.task_coverage
-test coverage: export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections
 
 # Fresh records; fails when the apply-path task coverage falls below tests/coverage-floor.txt. The last line
 # is pytest's summary again, for CI.
