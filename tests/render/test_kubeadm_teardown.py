@@ -18,7 +18,7 @@ DOUBLE = os.path.join(ROOT, "tests", "render", "doubles", "kubeadm-double")
 NODE_FILES = ["/etc/kubernetes/kubelet.conf", "/etc/kubernetes/admin.conf", "/etc/kubernetes/kubelab-kubeadm.yaml",
               "/etc/cni/net.d/10-calico.conflist"]
 # Every node is this machine: no SSH, and `su` (no sudo here) for become as root.
-NODES_HERE = ["-e", "ansible_connection=local", "-e", "ansible_become_method=su",
+NODES_HERE = ["-e", "confirm=yes", "-e", "ansible_connection=local", "-e", "ansible_become_method=su",
               "-e", "ansible_python_interpreter=%s" % sys.executable]
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"),
