@@ -26,11 +26,13 @@ def variables_in(patterns, prefix="kubelab_"):
 def unknown_variables(names, known, prefix="kubelab_"):
     """The names with the prefix that are not known, each as {name, nearest} (nearest: closest known or '')."""
     known = sorted(set(known))
+    # Compared without the shared prefix, which would make every name look close to every other.
+    tails = {k[len(prefix):]: k for k in known if k.startswith(prefix)}
     unknown = []
     for name in sorted(set(names)):
         if name.startswith(prefix) and name not in known:
-            nearest = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-            unknown.append({"name": name, "nearest": nearest[0] if nearest else ""})
+            nearest = difflib.get_close_matches(name[len(prefix):], list(tails), n=1, cutoff=0.6)
+            unknown.append({"name": name, "nearest": tails[nearest[0]] if nearest else ""})
     return unknown
 
 
