@@ -36,9 +36,10 @@ KUBECTL_WRAPPER = """#!/bin/sh
 if [ "$1" = version ] && [ "$2" = --client ]; then echo "Client Version: {version}"; exit 0; fi
 exec /usr/bin/kubectl "$@"
 """
-# Helm keeps its releases in the cluster; the double keeps them in a directory, so one per kubeconfig.
+# Helm keeps its releases in the cluster; the double keeps them in a directory, so one per API server (the
+# kubeconfig file itself may be a temporary copy kubernetes.core.helm writes for each call).
 HELM_WRAPPER = """#!/bin/sh
-# TEST DOUBLE installed as helm (tests/e2e): the Helm double, one release store per cluster (kubeconfig).
+# TEST DOUBLE installed as helm (tests/e2e): the Helm double, one release store per cluster (API server).
 kc="${{KUBECONFIG:-}}"
 prev=""
 for a in "$@"; do
@@ -48,7 +49,8 @@ for a in "$@"; do
 done
 export KUBELAB_HELM_SIM_VERSION={version}
 export KUBELAB_HELM_SIM_CHART_OBJECTS={stand_ins}
-export KUBELAB_HELM_SIM_DIR="{state}/$(printf %s "$kc" | sha256sum | cut -c1-16)"
+server=$(sed -n 's/^ *server: *//p' "$kc" 2>/dev/null | head -n 1)
+export KUBELAB_HELM_SIM_DIR="{state}/$(printf %s "$server" | sha256sum | cut -c1-16)"
 exec {py} {helm} "$@"
 """
 HELM_DIFF_PLUGIN = 'name: "diff"\nversion: "{version}"\nusage: "TEST DOUBLE of helm-diff (tests/e2e)"\ncommand: "$HELM_PLUGIN_DIR/bin/diff"\n'

@@ -46,7 +46,7 @@ class TestDay:
             assert workspace.clusters() == ["kubelab-shared"]
 
     def test_teardown_class_leaves_nothing(self, workspace):
-        workspace.play("teardown", "teardown.yml")
+        workspace.play("teardown", "teardown.yml", "-e", "confirm=yes")
         build = workspace.project / "build"
         assert workspace.clusters() == []
         assert [p for p in build.rglob("*") if "kubeconfig" in p.name] == []
