@@ -1,4 +1,4 @@
-"""API double additions the e2e day needs: --workload-pods (the kind double's clusters), ValidatingAdmissionPolicy."""
+"""API double option --workload-pods (the kind double's clusters): workloads get their Running pods at once."""
 
 import pytest
 from kubesim.testing import running
@@ -26,12 +26,3 @@ def test_deployment_and_statefulset_get_running_pods_once(tmp_path, flag):
         assert all(p["status"]["phase"] == "Running" for p in pods)
         assert {p["metadata"]["labels"]["app"] for p in pods} == {"store"}
 
-
-def test_validating_admission_policy_and_binding_are_served(tmp_path):
-    """admissionregistration.k8s.io/v1 (GA in 1.30) serves both kinds, cluster-scoped; the double stores them."""
-    with running(tmp_path / "sim") as sim:
-        kinds = {r["kind"]: r["namespaced"] for r in sim.request("GET", "/apis/admissionregistration.k8s.io/v1")[1]["resources"]}
-        assert kinds["ValidatingAdmissionPolicy"] is False and kinds["ValidatingAdmissionPolicyBinding"] is False
-        vap = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy", "metadata": {"name": "p"},
-               "spec": {"validations": [{"expression": "true"}]}}
-        assert sim.request("POST", "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies", vap)[0] == 201

@@ -111,9 +111,6 @@ BUILTIN: list[ResourceType] = [
     # The students role's guardrails in namespace tenancy (GA since Kubernetes 1.30); stored, never enforced.
     _r("admissionregistration.k8s.io", "v1", "validatingadmissionpolicies", "ValidatingAdmissionPolicy", False, status=True),
     _r("admissionregistration.k8s.io", "v1", "validatingadmissionpolicybindings", "ValidatingAdmissionPolicyBinding", False),
-    # GA in Kubernetes 1.30; the students role's namespace tenancy applies one. Stored, not enforced (no CEL here).
-    _r("admissionregistration.k8s.io", "v1", "validatingadmissionpolicies", "ValidatingAdmissionPolicy", False, status=True),
-    _r("admissionregistration.k8s.io", "v1", "validatingadmissionpolicybindings", "ValidatingAdmissionPolicyBinding", False),
     # Create-only: the server answers a review (server.py, _access_review) and stores nothing.
     _r("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False),
 ]
