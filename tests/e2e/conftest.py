@@ -241,7 +241,8 @@ class Workspace:
             "kind_hosts": {"hosts": {"localhost": localhost}}, "kubelab_clusters": {}}}}}}))
         self.env = dict(
             os.environ,
-            PATH=f"{bindir}:{os.environ['PATH']}",
+            # The venv first: the students role's token double runs `python3` and needs the kubernetes client.
+            PATH=f"{bindir}:{Path(sys.executable).parent}:{os.environ['PATH']}",
             KUBELAB_PROJECT_DIR=str(self.project),
             ANSIBLE_CONFIG=str(self.project / "ansible.cfg"),
             ANSIBLE_FORCE_COLOR="0",
