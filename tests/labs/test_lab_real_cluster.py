@@ -13,6 +13,8 @@
   (pkg/hostpath: loadFromSnapshot looks only there) and Velero's CSI PVC restore action drops the PVC's
   volume.kubernetes.io/selected-node (vmware-tanzu/velero pkg/restore/actions/csi/pvc_action.go): a restored
   volume comes back only if its pod is pinned to the node (zone, one worker each) that holds the snapshot.
+- Reset: what a guide's steps leave outside the lab's own namespaces (a drained node, an object created in an add-on's
+  namespace) is declared in lab.yml `reset:`, so lab-reset undoes it.
 - Images: every image a guide makes the cluster pull is in the lab's image list (manifests, gitops/ and lab.yml
   `images`), which is what `make warm` pulls into the registry caches before class.
 """
@@ -25,7 +27,7 @@ import pytest
 import yaml
 
 import lab_pss as pss
-from labs_common import LABS, LAB_IDS, ROOT, gitops_docs, manifest_docs
+from labs_common import LABS, LAB_IDS, ROOT, gitops_docs, load_lab, manifest_docs
 from test_lab_schemas import kustomize_build
 
 # The lab role's own image list (what `make warm` pulls), so the test and the warm-up cannot disagree.
@@ -234,6 +236,44 @@ def test_pin_rule_catches_an_unpinned_database():
         if d.get("kind") == "StatefulSet":
             d["spec"]["template"]["spec"].pop("nodeSelector")
     assert unpinned_snapshotted_workloads("w2d4-gitops-backup", docs) == ["database"]
+
+
+# ---- reset: what a guide leaves outside the lab is declared -----------------------------------------------
+
+def undeclared_leftovers(lab, text):
+    """Guide steps whose effects lab-reset would not undo: a drain/cordon without reset.uncordon_nodes, an
+    object created (kubectl create/apply -f - <<EOF) outside the lab's own namespaces and not in reset."""
+    reset = load_lab(lab).get("reset") or {}
+    owned = {d["metadata"]["name"] for d in lab_docs(lab) if d.get("kind") == "Namespace"}
+    declared = {(r["kind"], r.get("namespace"), r["name"]) for r in reset.get("delete", []) + reset.get("velero_backups", [])}
+    out = []
+    if re.search(r"kubectl (?:drain|cordon)\b", text) and not reset.get("uncordon_nodes"):
+        out.append("drains or cordons a node but lab.yml has no reset.uncordon_nodes")
+    # Lines of a heredoc inside a quoted box ("> ") lose the quote marks first.
+    plain = re.sub(r"^> ?", "", text, flags=re.M)
+    for body in re.findall(r"kubectl (?:-n \S+ )?(?:create|apply) -f - <<'?EOF'?\n(.*?)\nEOF", plain, flags=re.S):
+        for doc in yaml.safe_load_all(body.replace("${NS_PREFIX}", "")):
+            meta = doc["metadata"]
+            if meta.get("namespace") in owned or (doc["kind"] == "Namespace" and meta["name"] in owned):
+                continue
+            if (doc["kind"], meta.get("namespace"), meta["name"]) not in declared:
+                out.append("creates %s %s/%s outside the lab's namespaces, not in reset"
+                           % (doc["kind"], meta.get("namespace"), meta["name"]))
+    return out
+
+
+@pytest.mark.parametrize("lab", LAB_IDS)
+def test_reset_declares_what_the_guide_leaves_outside_the_lab(lab):
+    guide = (LABS / lab / "guide.ko.md").read_text(encoding="utf-8")
+    assert undeclared_leftovers(lab, guide) == []
+
+
+def test_leftover_scan_finds_drains_and_created_objects():
+    text = ("kubectl drain node-1\n```bash\nkubectl create -f - <<EOF\napiVersion: v1\nkind: ConfigMap\n"
+            "metadata:\n  name: stray\n  namespace: velero\nEOF\n```\n")
+    found = undeclared_leftovers("w2d1-architecture", text)
+    assert len(found) == 2 and "ConfigMap velero/stray" in found[1]
+    assert undeclared_leftovers("w2d1-architecture", text.replace("velero", "arch-lab")) == [found[0]]
 
 
 # ---- images: what the guide pulls is warmed with the lab -------------------------------------------------
