@@ -69,3 +69,20 @@ def test_a_class_on_the_classroom_host_fits_only_up_to_a_size():
 def test_an_addon_without_a_footprint_is_an_error_not_zero():
     with pytest.raises(PlanError, match="no footprint for mystery"):
         capacity_estimate(class_plan(roster(2)), DAY3 + ["mystery"], FOOTPRINTS)
+
+
+def test_lab_requests_count_per_student_and_shared_parts_once_per_cluster():
+    labs = {"student": {"cpu_m": 270, "memory_mib": 432, "node_cpu_m": 0, "node_memory_mib": 0},
+            "cluster": {"cpu_m": 0, "memory_mib": 0, "node_cpu_m": 5, "node_memory_mib": 8}}
+    with_labs = dict(FOOTPRINTS, labs=labs)
+    for tenancy, students in (("namespace", 60), ("cluster", 3)):
+        clusters = class_plan(roster(students), tenancy=tenancy)
+        bare = capacity_estimate(clusters, DAY3, FOOTPRINTS)
+        full = capacity_estimate(clusters, DAY3, with_labs)
+        nodes = sum(len(c["nodes"]) for c in clusters)
+        assert full["cpu_m"] - bare["cpu_m"] == students * 270 + nodes * 5
+        assert full["memory_mib"] - bare["memory_mib"] == students * 432 + nodes * 8
+    # Issue 13: 60 namespace students passed on a 2-CPU host because the labs were not counted.
+    shared = class_plan(roster(60), tenancy="namespace")
+    assert fits(capacity_estimate(shared, DAY3, FOOTPRINTS), host_cpus=2, host_mib=64 * 1024)
+    assert not fits(capacity_estimate(shared, DAY3, with_labs), host_cpus=2, host_mib=64 * 1024)

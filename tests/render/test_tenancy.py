@@ -468,3 +468,23 @@ def test_a_class_whose_lab_requests_do_not_fit_is_refused_in_plan_mode(tmp_path)
                           "-e", '{"kubelab_host_capacity": {"cpu": 2, "memory_mib": 65536}}')
     assert result.returncode != 0
     assert "The class does not fit the Docker hosts" in result.stdout, result.stdout[-3000:]
+
+
+# --- Preflight: namespace names, before anything is written ---------------------------------------------------
+
+@pytest.mark.parametrize("roster,message", [
+    ('[{"name": "vault"}]', "'vault' cannot be a namespace in namespace tenancy"),
+    ('[{"name": "kube-x"}]', "'kube-x' cannot be a namespace in namespace tenancy"),
+    ('[{"name": "banking-audit"}]', "'banking-audit' cannot be a namespace in namespace tenancy"),
+    ('[{"name": "alice"}, {"name": "alice-banking-core"}]',
+     "namespace 'alice-banking-core' would belong to both 'alice' and 'alice-banking-core'; rename one student"),
+    ('[{"name": "%s"}]' % ("s" * 45), "namespace '%s-ecommerce-frontend' (student '%s' + lab namespace) is 64 "
+                                     "characters; Kubernetes allows 63. Shorten the student name" % ("s" * 45, "s" * 45)),
+])
+def test_unusable_student_names_fail_in_preflight_and_leave_build_untouched(tmp_path, roster, message):
+    build_dir = tmp_path / "build"
+    result = run_playbook("playbooks/day3.yml", str(build_dir), "-e", "kubelab_mode=plan",
+                          "-e", "kubelab_tenancy=namespace", "-e", '{"kubelab_students": %s}' % roster)
+    assert result.returncode != 0
+    assert message in result.stdout, result.stdout[-3000:]
+    assert not build_dir.exists(), "preflight failed, yet something was written under build/"

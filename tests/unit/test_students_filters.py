@@ -177,3 +177,11 @@ def test_skipped_checks_are_reported_apart_from_failures():
     text = students.students_overview([entry], ["arch", "shop"], reports)
     assert "arch: passed, 1 skipped" in text
     assert "shop: skipped (1)" in text
+
+
+def test_a_students_own_lab_report_wins_over_the_shared_parts_report():
+    shared = {"lab": "w2d3-banking", "students": ["alice", "bob"], "checks": [{"id": "a", "passed": False}]}
+    own = {"lab": "w2d3-banking", "student": "alice", "checks": [{"id": "b", "passed": True}]}
+    for reports in ([shared, own], [own, shared]):
+        assert students.students_lab_states("alice", "c", ["w2d3-banking"], reports) == [("w2d3-banking", "passed")]
+    assert students.students_lab_states("bob", "c", ["w2d3-banking"], [shared, own]) == [("w2d3-banking", "failed (0/1)")]

@@ -5,6 +5,7 @@ marked kind_only.
 """
 
 import base64
+import importlib.util
 import json
 import os
 import stat
@@ -16,9 +17,14 @@ import yaml
 CLUSTER = "kubelab-molecule-students"
 STUDENTS = ["alice", "bob", "carol"]
 PROJECT = os.path.join(os.environ.get("MOLECULE_PROJECT_DIRECTORY", ""), "..", "..")
-# The converge runs labs w2d3-banking and w2d1-architecture: their lab.yml files say which namespaces they use.
-LAB_NAMESPACES = [ns for lab in ("w2d3-banking", "w2d1-architecture")
-                  for ns in yaml.safe_load(open(os.path.join(PROJECT, "labs", lab, "lab.yml")))["namespaces"]]
+# The converge runs labs w2d3-banking and w2d1-architecture: each student gets a copy of the namespaces they
+# create, except banking-audit, which the banking lab shares (one instructor-owned copy).
+_SPEC = importlib.util.spec_from_file_location(
+    "students_labs", os.path.join(PROJECT, "roles", "students", "filter_plugins", "students_labs.py"))
+_LABS = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(_LABS)
+LAB_NAMESPACES = _LABS.students_lab_facts(os.path.join(PROJECT, "labs"), ["w2d3-banking", "w2d1-architecture"])["namespaces"]
+ADDON_NAMESPACES = ["ingress-nginx", "monitoring", "argocd"]
 BUILD = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "cluster", "build")
 SHEETS = os.path.join(BUILD, "students")
 
@@ -84,21 +90,37 @@ def test_no_cluster_role_binding_names_a_student(kube):
 
 
 def test_quota_limits_and_default_deny_in_every_student_namespace(kube):
+    assert LAB_NAMESPACES == ["banking-core", "arch-lab"]
     for student in STUDENTS:
         others = [ns for s in STUDENTS if s != student for ns in owned(s)]
         for ns in owned(student):
             quota = _items(kube, "v1", "ResourceQuota", namespace=ns)
-            assert [q["spec"]["hard"]["pods"] for q in quota] == ["30"]
+            assert [q["spec"]["hard"]["count/pods"] for q in quota] == ["30"]
+            assert {"requests.storage", "requests.ephemeral-storage", "count/secrets"} <= set(quota[0]["spec"]["hard"])
             limits = _items(kube, "v1", "LimitRange", namespace=ns)
             assert limits[0]["spec"]["limits"][0]["type"] == "Container"
-            policies = _items(kube, "networking.k8s.io/v1", "NetworkPolicy", namespace=ns)
-            assert len(policies) == 1
-            spec = policies[0]["spec"]
-            assert spec["podSelector"] == {} and spec["policyTypes"] == ["Ingress"]
+            assert "ephemeral-storage" in limits[0]["spec"]["limits"][0]["default"]
+            policies = {p["metadata"]["name"]: p["spec"] for p in _items(kube, "networking.k8s.io/v1", "NetworkPolicy",
+                                                                             namespace=ns)}
+            assert policies["kubelab-default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+            spec = policies["kubelab-tenant"]
             allowed = spec["ingress"][0]["from"][0]["namespaceSelector"]["matchExpressions"][0]["values"]
-            assert set(owned(student)) <= set(allowed)
-            assert {"ingress-nginx", "monitoring"} <= set(allowed)
+            assert set(allowed) == set(owned(student))
+            assert [p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+                    for p in spec["ingress"][0]["from"][1:]] == ["ingress-nginx", "monitoring"]
             assert not set(others) & set(allowed), "%s lets another student's namespace in" % ns
+
+
+def test_admission_policy_is_bound_to_student_namespaces_and_addons_have_policies(kube):
+    policy = kube.resources.get(api_version="admissionregistration.k8s.io/v1", kind="ValidatingAdmissionPolicy").get(
+        name="kubelab-student-guardrails").to_dict()
+    binding = kube.resources.get(api_version="admissionregistration.k8s.io/v1",
+                                 kind="ValidatingAdmissionPolicyBinding").get(name="kubelab-student-guardrails").to_dict()
+    assert binding["spec"]["validationActions"] == ["Deny"] and binding["spec"]["policyName"] == "kubelab-student-guardrails"
+    assert len(policy["spec"]["validations"]) >= 7
+    for ns in ADDON_NAMESPACES:
+        names = [p["metadata"]["name"] for p in _items(kube, "networking.k8s.io/v1", "NetworkPolicy", namespace=ns)]
+        assert names == ["kubelab-tenants"], ns
 
 
 def test_kubeconfigs_are_private_and_bound_to_their_own_account(kube):
@@ -148,3 +170,24 @@ def test_a_student_cannot_read_another_students_pods(kubeconfig):
     assert can_i("alice", "alice") == "yes"
     assert can_i("alice", "bob") == "no"
     assert can_i("alice", "bob-banking-core") == "no"
+
+
+@pytest.mark.kind_only
+def test_can_i_list_shows_exactly_the_documented_writes(kubeconfig):
+    """`kubectl auth can-i --list` as a student: what she may write in her namespace is the documented set
+    (roles/students README, docs/tenancy.md), no more; endpoints stay read-only."""
+    out = subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "auth", "can-i", "--list", "-n", "alice-banking-core",
+                          "--as=system:serviceaccount:alice:alice"], capture_output=True, text=True, check=True).stdout
+    writes = set()
+    for line in out.splitlines()[1:]:  # Resources  Non-Resource URLs  Resource Names  Verbs ([get list ...])
+        if line[:1].strip() and "[" in line and {"create", "*"} & set(line[line.rindex("[") + 1:-1].split()):
+            writes.add(line.split()[0])
+    assert writes == {
+        "pods", "services", "configmaps", "secrets", "persistentvolumeclaims", "serviceaccounts", "pods/exec",
+        "pods/attach", "pods/portforward", "deployments.apps", "deployments.apps/scale", "statefulsets.apps",
+        "statefulsets.apps/scale", "daemonsets.apps", "replicasets.apps", "replicasets.apps/scale", "jobs.batch",
+        "cronjobs.batch", "horizontalpodautoscalers.autoscaling", "poddisruptionbudgets.policy",
+        "ingresses.networking.k8s.io", "networkpolicies.networking.k8s.io",
+        # granted to every authenticated user by the API server's default ClusterRoles
+        "selfsubjectreviews.authentication.k8s.io", "selfsubjectaccessreviews.authorization.k8s.io",
+        "selfsubjectrulesreviews.authorization.k8s.io"}, out
