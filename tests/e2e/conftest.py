@@ -49,7 +49,7 @@ for a in "$@"; do
 done
 export KUBELAB_HELM_SIM_VERSION={version}
 export KUBELAB_HELM_SIM_CHART_OBJECTS={stand_ins}
-server=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$kc" 2>/dev/null | head -n 1)  # YAML or JSON
+server=$(grep -o 'http://127[.]0[.]0[.]1:[0-9]*' "$kc" 2>/dev/null | head -n 1)  # YAML or JSON
 [ -n "$server" ] || server=no-cluster  # version, plugin list
 export KUBELAB_HELM_SIM_DIR="{state}/$(printf %s "$server" | sha256sum | cut -c1-16)"
 exec {py} {helm} "$@"
