@@ -408,18 +408,29 @@ def test_every_student_namespace_denies_both_ways_and_opens_only_to_its_owner(pl
 def test_every_addon_namespace_admits_students_only_to_what_labs_need(plan):
     expected = {"csi-hostpath", "ingress-nginx", "monitoring", "vault"} | (
         {"argocd", "velero"} if plan["day"] == 4 else set())
-    found = {d["metadata"]["namespace"]: d["spec"] for d in of_kind(plan["tenancy"], "NetworkPolicy")
-             if STUDENT_LABEL not in d["metadata"]["labels"]}
+    found = {}
+    for doc in of_kind(plan["tenancy"], "NetworkPolicy"):
+        if STUDENT_LABEL not in doc["metadata"]["labels"]:
+            found.setdefault(doc["metadata"]["namespace"], {})[doc["metadata"]["name"]] = doc["spec"]
     assert set(found) == expected
-    for ns, spec in found.items():
-        assert spec["podSelector"] == {} and spec["policyTypes"] == ["Ingress"]
-        first = spec["ingress"][0]["from"]
-        assert first[0] == {"namespaceSelector": {"matchExpressions": [{"key": STUDENT_LABEL, "operator": "DoesNotExist"}]}}
-        assert first[1]["ipBlock"]["except"] == ["10.244.0.0/16"]
-        to_students = [(r["from"][0]["podSelector"]["matchLabels"], [p["port"] for p in r.get("ports", [])])
-                       for r in spec["ingress"][1:]]
-        assert to_students == {"vault": [({"app.kubernetes.io/name": "vault"}, [8200])],
-                               "ingress-nginx": [({"app.kubernetes.io/component": "controller"}, [80, 443])]}.get(ns, [])
+    for ns, policies in found.items():
+        guard = policies["kubelab-tenants"]
+        assert guard["policyTypes"] == ["Ingress"] and len(guard["ingress"]) == 1
+        assert guard["ingress"][0]["from"] == [
+            {"namespaceSelector": {"matchExpressions": [{"key": STUDENT_LABEL, "operator": "DoesNotExist"}]}},
+            {"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.244.0.0/16"]}}]
+        open_to_all = sorted((p["podSelector"]["matchLabels"], [port["port"] for port in p["ingress"][0]["ports"]])
+                             for name, p in policies.items() if name != "kubelab-tenants")
+        assert all("from" not in p["ingress"][0] for name, p in policies.items() if name != "kubelab-tenants")
+        assert open_to_all == {
+            "vault": [({"app.kubernetes.io/name": "vault"}, [8200])],
+            "ingress-nginx": [({"app.kubernetes.io/component": "controller"}, [80, 443, 8443])]}.get(ns, [])
+    # Prometheus, Alertmanager, Grafana's pod and kube-state-metrics are guarded; the operator's webhook and the
+    # custom metrics adapter (called by the API server) are not selected.
+    assert found["monitoring"]["kubelab-tenants"]["podSelector"] == {"matchExpressions": [{
+        "key": "app.kubernetes.io/name", "operator": "In",
+        "values": ["prometheus", "alertmanager", "grafana", "kube-state-metrics"]}]}
+    assert found["vault"]["kubelab-tenants"]["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "vault"}}
 
 
 # --- Budgets --------------------------------------------------------------------------------------------------

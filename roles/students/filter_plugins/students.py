@@ -195,21 +195,25 @@ def _student_policies(name, ns, namespaces, settings):
 
 
 def students_addon_policies(addons, pod_subnet):
-    """One NetworkPolicy per add-on namespace (addons: [{namespace, reachable}]): in from every namespace that is
-    not a student's and from outside the pod network (nodes: the API server calling webhooks, kubelet probes),
-    and from students only to what `reachable` lists ({pods: labels, ports}, e.g. Vault's API for the agent).
-    Prometheus, Alertmanager, Grafana and the rest stay unreachable from student pods (Grafana is published
-    through ingress-nginx, which is not a student namespace)."""
+    """NetworkPolicies in each add-on namespace (addons: [{namespace, pods, reachable}]). `kubelab-tenants`
+    selects the pods students must not reach (`pods`, a label selector; empty: all) and admits every namespace
+    that is not a student's and the nodes (outside the pod network). Pods serving the API server (webhooks, the
+    custom metrics API) must stay out of `pods`: with Calico VXLAN, node-to-remote-pod traffic leaves from the
+    node's tunnel address, which is inside the pod network. `kubelab-reachable-N` opens what `reachable` lists
+    ({pods: labels, ports}) to every source, students and the API server's pod proxy included (Vault's API)."""
     docs = []
     for addon in addons:
-        ingress = [{"from": [{"namespaceSelector": NOT_STUDENT_NAMESPACES},
-                             {"ipBlock": {"cidr": "0.0.0.0/0", "except": [pod_subnet]}}]}]
-        ingress += [dict({"from": [{"namespaceSelector": STUDENT_NAMESPACES, "podSelector": {"matchLabels": r["pods"]}}]},
-                         **({"ports": _ports(r["ports"])} if r.get("ports") else {}))
-                    for r in addon.get("reachable") or []]
+        ns = addon["namespace"]
         docs.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                     "metadata": _meta("kubelab-tenants", None, addon["namespace"]),
-                     "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": ingress}})
+                     "metadata": _meta("kubelab-tenants", None, ns),
+                     "spec": {"podSelector": addon.get("pods") or {}, "policyTypes": ["Ingress"],
+                              "ingress": [{"from": [{"namespaceSelector": NOT_STUDENT_NAMESPACES},
+                                                    {"ipBlock": {"cidr": "0.0.0.0/0", "except": [pod_subnet]}}]}]}})
+        docs += [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                  "metadata": _meta("kubelab-reachable-%d" % index, None, ns),
+                  "spec": {"podSelector": {"matchLabels": r["pods"]}, "policyTypes": ["Ingress"],
+                           "ingress": [{"ports": _ports(r["ports"])}]}}
+                 for index, r in enumerate(addon.get("reachable") or [])]
     return docs
 
 

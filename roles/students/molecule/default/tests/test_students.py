@@ -120,7 +120,7 @@ def test_admission_policy_is_bound_to_student_namespaces_and_addons_have_policie
     assert len(policy["spec"]["validations"]) >= 7
     for ns in ADDON_NAMESPACES:
         names = [p["metadata"]["name"] for p in _items(kube, "networking.k8s.io/v1", "NetworkPolicy", namespace=ns)]
-        assert names == ["kubelab-tenants"], ns
+        assert "kubelab-tenants" in names, ns
 
 
 def test_kubeconfigs_are_private_and_bound_to_their_own_account(kube):
