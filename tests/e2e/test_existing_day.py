@@ -59,7 +59,7 @@ class TestExistingCluster:
     def test_teardown_leaves_the_cluster_and_the_addons(self, existing):
         ws, sim = existing
         before = releases(sim)
-        ws.play("teardown", "teardown.yml")
+        ws.play("teardown", "teardown.yml", "-e", "confirm=yes")
         assert student_namespaces(sim) == []
         assert releases(sim) == before
         assert sim.request("GET", "/api/v1/nodes")[0] == 200
