@@ -147,7 +147,8 @@ def _chart_stand_ins(base: Path, project: Path, versions: dict) -> None:
             {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "velero", "namespace": "${NAMESPACE}"},
              "spec": {"replicas": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": "velero"}},
                       "template": {"metadata": {"labels": {"app.kubernetes.io/name": "velero"}},
-                                   "spec": {"containers": [{"name": "velero", "image": f"velero/velero:{versions['velero']['version']}"}]}}}},
+                                   "spec": {"containers": [{"name": "velero", "args": ["server", "--features=EnableCSI"],
+                                                            "image": f"velero/velero:{versions['velero']['version']}"}]}}}},
         ],
     }
     (base / "chart-stand-ins").mkdir()
@@ -273,8 +274,9 @@ class Workspace:
                 (self.project / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(src, self.project / rel)
 
-    def play(self, label: str, playbook: str, *args: str, timeout: int = 900) -> dict[str, dict[str, int]]:
-        """Run one playbook; fail with the log's tail unless every host ends with failed=0 and unreachable=0."""
+    def play(self, label: str, playbook: str, *args: str, timeout: int = 900, refused: str = "") -> dict[str, dict[str, int]]:
+        """Run one playbook; fail with the log's tail unless every host ends with failed=0 and unreachable=0 (with
+        refused: unless the run stops with that message and changes nothing)."""
         log = self.base / f"{len(self.timings):02d}-{label}.log"
         started = time.monotonic()
         with open(log, "w") as out:
@@ -288,6 +290,9 @@ class Workspace:
         changed = sum(r["changed"] for r in recap.values())
         self.timings.append((label, seconds, changed))
         print(f"\n[e2e {self.tenancy}] {label}: {seconds:.1f} s, changed={changed} (log {log})")
+        if refused:
+            assert res.returncode != 0 and refused in " ".join(text.split()) and changed == 0, text[-6000:]
+            return recap
         bad = {h: r for h, r in recap.items() if r["failed"] or r["unreachable"]}
         assert res.returncode == 0 and recap and not bad, f"{label}: rc={res.returncode} {bad}\n" + text[-6000:]
         return recap
