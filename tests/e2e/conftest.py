@@ -289,7 +289,9 @@ class Workspace:
                  for m in RECAP.findall(text.split("PLAY RECAP", 1)[-1])}
         changed = sum(r["changed"] for r in recap.values())
         self.timings.append((label, seconds, changed))
-        print(f"\n[e2e {self.tenancy}] {label}: {seconds:.1f} s, changed={changed} (log {log})")
+        line = f"[e2e {self.tenancy}] {label}: {seconds:.1f} s, changed={changed} (log {log})"
+        PHASES.append(line)
+        print("\n" + line)
         if refused:
             assert res.returncode != 0 and refused in " ".join(text.split()) and changed == 0, text[-6000:]
             return recap
@@ -308,6 +310,17 @@ class Workspace:
 
     def close(self) -> None:
         _kill_doubles_under(self.base)
+
+
+# Every phase's line, repeated at the end of the run: `pytest -q` (make test) captures the prints above.
+PHASES: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    if PHASES:
+        terminalreporter.section("e2e phases (time, changed tasks)")
+        for line in PHASES:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="class")
