@@ -141,3 +141,14 @@ def test_class_teardown_without_a_terminal_is_refused_unless_confirmed(tmp_path,
     confirmed = run_playbook("playbooks/teardown.yml", str(build), "-e", "confirm=yes")
     assert confirmed.returncode == 0, confirmed.stdout[-3000:]
     assert not marker.exists()
+
+
+def test_a_lab_refused_in_namespace_tenancy_names_the_command_for_the_rest_of_the_day(tmp_path):
+    build = tmp_path / "build"
+    result = run_playbook("playbooks/day4.yml", str(build), "-e", "kubelab_mode=plan", "-e", "kubelab_tenancy=namespace",
+                          "-e", '{"kubelab_students": [{"name": "alice"}, {"name": "bob"}]}')
+    assert result.returncode != 0
+    out = " ".join(result.stdout.split())
+    assert "Lab w2d4-gitops-backup cannot run in namespace tenancy" in out
+    assert "run the day without it: -e '{\\\"kubelab_labs\\\": [\\\"w2d4-microservices\\\"]}'" in out or \
+        "run the day without it: -e '{\"kubelab_labs\": [\"w2d4-microservices\"]}'" in out, out[-2000:]
