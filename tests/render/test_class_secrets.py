@@ -59,6 +59,18 @@ def sim(tmp_path_factory):
         yield str(double.kubeconfig)
 
 
+def _addon_namespace(kubeconfig, name):
+    from kubernetes import client, config
+    from kubernetes.client.rest import ApiException
+
+    config.load_kube_config(config_file=kubeconfig)
+    try:
+        client.CoreV1Api().create_namespace({"metadata": {"name": name}})
+    except ApiException as exc:
+        if exc.status != 409:  # the module's double is shared by both tenancies
+            raise
+
+
 @pytest.mark.parametrize("tenancy,name,students", [
     ("namespace", "shared", ["alice", "bob", "carol"]),
     ("cluster", "dave", ["dave"]),
@@ -74,6 +86,7 @@ def test_kubeconfigs_and_credentials_are_private_and_never_logged(tmp_path, sim,
     args = ("-v", "-e", "kubelab_mode=apply", "-e", '{"kubelab_addons": ["prometheus"], "kubelab_labs": []}',
             "-e", "students_kubectl_binary=%s" % KUBECTL_DOUBLE, "-e", "students_verify_isolation=false")
     env = {"PATH": BIN + os.pathsep + os.environ["PATH"]}
+    _addon_namespace(sim, "monitoring")  # the prometheus role, which runs before students, makes it
     result = run_playbook(str(playbook), str(build), *args, env=env)
     assert result.returncode == 0, result.stdout[-4000:]
     log = result.stdout + result.stderr
@@ -87,7 +100,8 @@ def test_kubeconfigs_and_credentials_are_private_and_never_logged(tmp_path, sim,
             assert base64.b64encode(handle.read()).decode() not in log, "%s reached the log (base64)" % path
     for student in students:
         sheet = build / "students" / student
-        for private in ("kubeconfig", "credentials"):
+        # Every per-student file is private, the endpoints sheet included (README: per-student files are 0600).
+        for private in ("kubeconfig", "credentials", "endpoints.md"):
             assert stat.S_IMODE(os.stat(sheet / private).st_mode) == 0o600, private
         assert stat.S_IMODE(os.stat(sheet).st_mode) == 0o700
         user = yaml.safe_load((sheet / "kubeconfig").read_text())["users"][0]["user"]
