@@ -40,7 +40,8 @@ def test_index_lists_the_kind_config(tmp_path_factory, plan_day):
     index = load_index(build_dir, "kubelab-instructor")
     assert index["cluster"] == "kubelab-instructor"
     entry = next(a for a in index["artifacts"] if a["type"] == "kind-config")
-    assert entry == {"path": "cluster_kind/kind-config.yaml", "role": "cluster_kind", "type": "kind-config"}
+    assert entry == {"path": "cluster_kind/kind-config.yaml", "role": "cluster_kind", "type": "kind-config",
+                     "docker_host": "localhost"}
     for artifact in index["artifacts"]:
         assert os.path.isfile(os.path.join(build_dir, "plan", "kubelab-instructor", artifact["path"])), artifact
         if artifact["type"] == "helm-release":

@@ -18,7 +18,6 @@ import json
 import os
 
 from ansible_collections.kubelab.core.plugins.module_utils.class_plan import PlanError
-from ansible_collections.kubelab.core.plugins.module_utils.plan_artifact import write_if_changed
 
 PLACEMENT_VERSION = 1
 # What a host offers and a cluster needs; disk only when the host states it (kubelab_host_capacity.disk_gib).
@@ -218,8 +217,3 @@ def read_placement(path):
     if not isinstance(data, dict) or data.get("version") != PLACEMENT_VERSION:
         raise PlanError("%s has an unknown format; delete it to place the class afresh (teardown first)" % path)
     return data
-
-
-def write_placement(path, placement, check_mode=False):
-    """Write the placement atomically when it changed; returns whether it changed."""
-    return write_if_changed(path, json.dumps(placement, indent=2, sort_keys=True) + "\n", "0644", check_mode)

@@ -38,7 +38,9 @@ options:
         and cluster N takes port slot N."
   placement_file:
     type: path
-    description: "JSON file of the placement (cluster -> host, slot), read and (not in check mode) rewritten."
+    description:
+      - "JSON file of the placement (cluster -> host, slot), read here and returned as I(placement). It is not
+        written here: preflight changes nothing; cluster_kind's render step keeps it once every check has passed."
   addons: {type: list, elements: str, default: [], description: "The day's add-ons (for each cluster's footprint)."}
   footprints: {type: dict, default: {}, description: "preflight_footprints: per node kind and per add-on."}
   headroom: {type: float, default: 0.9, description: Usable share of a host's CPU, memory and disk.}
@@ -72,6 +74,10 @@ time_estimate:
     total_seconds, total_minutes} (only with I(hosts))."
   returned: success
   type: dict
+placement:
+  description: "The placement to keep in I(placement_file): {version, clusters: {name: {host, slot}}} (only with I(hosts))."
+  returned: success
+  type: dict
 loads:
   description: Per Docker host, its clusters and what they use (only with I(hosts)).
   returned: success
@@ -89,7 +95,6 @@ from ansible_collections.kubelab.core.plugins.module_utils.placement import (
     host_loads,
     place,
     read_placement,
-    write_placement,
 )
 
 
@@ -137,7 +142,7 @@ def main():
     placing = {k: params.pop(k) for k in ("hosts", "placement_file", "addons", "footprints", "headroom",
                                           "disk_gib_per_node", "create_seconds", "addon_seconds",
                                           "create_concurrency", "forks")}
-    changed, loads, estimate = False, [], {}
+    placement, loads, estimate = None, [], {}
     try:
         params["control_planes"] = _int(params["control_planes"], "kubelab_control_planes")
         params["workers"] = _int(params["workers"], "kubelab_workers")
@@ -148,14 +153,13 @@ def main():
                                   placing["disk_gib_per_node"])
             clusters, placement = place(clusters, hosts, read_placement(placing["placement_file"]), needs,
                                         params["port_base"], params["port_stride"], placing["headroom"])
-            changed = write_placement(placing["placement_file"], placement, module.check_mode)
             loads = host_loads(clusters, hosts, needs)
             if placing["addon_seconds"]:
                 estimate = day_time_estimate(clusters, placing["addons"], placing["create_seconds"],
                                              placing["addon_seconds"], placing["create_concurrency"], placing["forks"])
     except (PlanError, OSError) as err:
         module.fail_json(msg=str(err))
-    module.exit_json(changed=changed, clusters=clusters, loads=loads, time_estimate=estimate)
+    module.exit_json(changed=False, clusters=clusters, placement=placement, loads=loads, time_estimate=estimate)
 
 
 if __name__ == "__main__":
