@@ -10,34 +10,17 @@ sys.path.insert(0, os.path.join(ROOT, "collections"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "sim"))
 
 
-def _kubesim_servers_under(root):
-    """(pid, state dir) of every running API double whose state directory is below root."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % entry, "rb") as fh:
-                argv = fh.read().decode(errors="replace").split("\0")
-        except OSError:
-            continue
-        if "kubesim" in argv and "serve" in argv and "--dir" in argv:
-            state = os.path.abspath(argv[argv.index("--dir") + 1])
-            if state.startswith(root + os.sep):
-                found.append((int(entry), state))
-    return found
-
-
 def pytest_sessionfinish(session, exitstatus):
     """Every test stops what it starts: an API double still serving from this run's temporary directories is a
     leak. Stop it, name it, and fail the run."""
     import signal
 
+    from kubesim.testing import servers_under
+
     basetemp = getattr(session.config, "_tmp_path_factory", None)
     if basetemp is None:
         return
-    root = os.path.abspath(str(basetemp.getbasetemp()))
-    leaks = _kubesim_servers_under(root)
+    leaks = servers_under(basetemp.getbasetemp())
     for pid, _state in leaks:
         try:
             os.kill(pid, signal.SIGKILL)

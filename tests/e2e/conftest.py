@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from kubesim.testing import servers_under
 
 ROOT = Path(__file__).resolve().parents[2]
 SIM_BIN = ROOT / "tests" / "sim" / "bin"
@@ -167,32 +168,16 @@ def _tree(root: Path) -> dict[str, tuple[int, int]]:
     return found
 
 
-def _doubles_under(root: Path) -> list[int]:
-    """Pids of the API doubles whose state directory is below root."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            argv = Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace").split("\0")
-        except OSError:
-            continue
-        if "kubesim" in argv and "serve" in argv and "--dir" in argv:
-            if os.path.abspath(argv[argv.index("--dir") + 1]).startswith(str(root) + os.sep):
-                pids.append(int(entry))
-    return pids
-
-
 def _kill_doubles_under(root: Path) -> None:
     """Stop every API double below root (also after a failed or interrupted run): SIGTERM, then SIGKILL."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in _doubles_under(root):
+        for pid, _state in servers_under(root):
             try:
                 os.kill(pid, sig)
             except ProcessLookupError:
                 pass
         deadline = time.monotonic() + 5
-        while _doubles_under(root) and time.monotonic() < deadline:
+        while servers_under(root) and time.monotonic() < deadline:
             time.sleep(0.05)
 
 

@@ -46,6 +46,25 @@ class Sim:
         return dynamic.DynamicClient(client.ApiClient(configuration=cfg))
 
 
+def servers_under(root) -> list[tuple[int, str]]:
+    """(pid, state dir) of every running API double whose state directory is below root."""
+    root = os.path.abspath(str(root))
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                argv = fh.read().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if "kubesim" in argv and "serve" in argv and "--dir" in argv:
+            state = os.path.abspath(argv[argv.index("--dir") + 1])
+            if state.startswith(root + os.sep):
+                found.append((int(entry), state))
+    return found
+
+
 def kubesim(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(KUBESIM), *args], capture_output=True, text=True, timeout=30, check=False)
 
