@@ -23,6 +23,7 @@ DOUBLES = os.path.join(ROOT, "tests", "unit", "doubles")
 EXPRESSIONS = {"matrix.role": "csi", "matrix.control_planes": "1"}
 
 SETUP_PYTHON = "needs a runner's Python and PyPI (pip install of the pinned requirements)"
+KEYRING_ON_UBUNTU = "apt-get install on an Ubuntu runner (debian-archive-keyring)"
 NEEDS_RUNNER = {
     ("kind", "lint", "Lint (yamllint, ansible-lint production profile, workflow schema)"): SETUP_PYTHON,
     ("kind", "unit", "pytest (unit, render, labs, API and Helm doubles)"): SETUP_PYTHON,
@@ -34,17 +35,17 @@ NEEDS_RUNNER = {
     ("kind", "molecule-cluster", "Other cluster Molecule scenarios of csi on a real kind cluster"):
         "needs Docker with internet: kind node image, pinned kind/kubectl/helm downloads, charts",
     ("kind", "molecule-host", "Keyring debootstrap needs to verify a Debian bookworm bootstrap on Ubuntu"):
-        "apt-get install on an Ubuntu runner (debian-archive-keyring)",
+        KEYRING_ON_UBUNTU,
     ("kind", "molecule-host", "Host Molecule scenarios (systemd containers)"):
         "runs as root with a Docker engine for minutes; run here as `make molecule-host`",
     ("kubeadm", "node-prep", "Keyring debootstrap needs to verify a Debian bookworm bootstrap on Ubuntu"):
-        "apt-get install on an Ubuntu runner (debian-archive-keyring)",
+        KEYRING_ON_UBUNTU,
     ("kubeadm", "node-prep", "Virtualenv with the test tools, Docker engine and the Debian 12 systemd test image"):
         SETUP_PYTHON + ", then root: apt, dockerd, debootstrap",
     ("kubeadm", "node-prep", "kubeadm_node scenario with the Kubernetes packages from pkgs.k8s.io"):
         "needs pkgs.k8s.io (internet)",
     ("kubeadm", "cluster", "Keyring debootstrap needs to verify a Debian bookworm bootstrap on Ubuntu"):
-        "apt-get install on an Ubuntu runner (debian-archive-keyring)",
+        KEYRING_ON_UBUNTU,
     ("kubeadm", "cluster", "Virtualenv, Docker engine and the Debian 12 systemd image"):
         SETUP_PYTHON + ", then root: apt, dockerd, debootstrap",
     ("kubeadm", "cluster", "Turn swap off on the runner (kubelet in a container sees the host's swap)"):
