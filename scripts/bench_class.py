@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Class benchmark: plan-mode wall time of a day for 1 and for N students (cluster tenancy). Prints figures;
-never fails on a number. Target: 30 students take at most 3x as long as 1.
+never fails on a number. Targets: one student at most 10 s on a 2-core machine; 30 students at most 2x as long as 1.
 
 With --profile, the N-student run also prints the slowest tasks (ansible.posix.profile_tasks), to show where
 the time goes. Most of it is per cluster and per task: every task of the cluster plays runs once per cluster,
@@ -11,8 +11,10 @@ Placement (issue 15): before the plan runs, the class planner places --placement
 students over five Docker hosts of mixed sizes (pure Python, the same functions preflight calls) and prints the
 time that takes, the placement quality (each host's load: the larger of its CPU and memory shares; the max
 is what matters) and the expected wall time of the day. --placement-only stops there.
+With --baseline REV, every plan also runs on git revision REV (extracted into a temporary directory), alternating
+with the working tree, so "before" and "after" share the machine's load; the ratios compare them.
 Usage: python scripts/bench_class.py [--day 3] [--students 30] [--runs 1] [--profile] [--with-addons]
-                                     [--placement-students 100] [--placement-only]
+                                     [--baseline REV] [--placement-students 100] [--placement-only]
 """
 
 from __future__ import annotations
@@ -77,23 +79,24 @@ def placement(day: str, students: int) -> None:
     sys.stdout.flush()
 
 
-def plan(playbook: str, build_dir: str, students: int, with_addons: bool, profile: bool) -> tuple[float, str]:
+def plan(root: str, day: str, build_dir: str, students: int, with_addons: bool, profile: bool) -> tuple[float, str]:
     roster = [{"name": "student%02d" % i} for i in range(1, students + 1)]
     extra = {"kubelab_students": roster, "kubelab_tenancy": "cluster"}
     if not with_addons:
         extra.update(kubelab_addons=[], kubelab_labs=[])
-    env = dict(os.environ, KUBELAB_PROJECT_DIR=ROOT, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+    env = dict(os.environ, KUBELAB_PROJECT_DIR=root, ANSIBLE_CONFIG=os.path.join(root, "ansible.cfg"),
                ANSIBLE_NOCOLOR="1")
     if profile:
         env.update(ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks", PROFILE_TASKS_TASK_OUTPUT_LIMIT="12",
                    PROFILE_TASKS_SORT_ORDER="descending")
+    playbook = os.path.join(root, "playbooks", "day%s.yml" % day)
     cmd = [os.path.join(BIN, "ansible-playbook"), "-i", "inventories/local", playbook, "-e", "kubelab_mode=plan",
            "-e", "kubelab_build_dir=%s" % build_dir, "-e", json.dumps(extra)]
     start = time.monotonic()
-    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    result = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, check=False)
     elapsed = time.monotonic() - start
     if result.returncode != 0:
-        sys.exit("plan for %d students failed:\n%s" % (students, result.stdout[-3000:]))
+        sys.exit("plan for %d students in %s failed:\n%s" % (students, root, result.stdout[-3000:]))
     return elapsed, result.stdout
 
 
@@ -110,6 +113,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print the slowest tasks of the large class")
     parser.add_argument("--with-addons", action="store_true",
                         help="render the day's add-ons and labs too (default: cluster, caches and students only)")
+    parser.add_argument("--baseline", metavar="REV", help="also time git revision REV, alternating with the working tree")
     parser.add_argument("--placement-students", type=int, default=100)
     parser.add_argument("--placement-only", action="store_true", help="print the placement figures only")
     args = parser.parse_args()
@@ -118,28 +122,47 @@ def main() -> None:
     if args.placement_only:
         return
 
-    figures = {}
     with tempfile.TemporaryDirectory() as tmp:
-        playbook = os.path.join(ROOT, "playbooks", "day%s.yml" % args.day)
+        trees = {"working tree": ROOT}
+        if args.baseline:
+            trees = {args.baseline: extract(args.baseline, os.path.join(tmp, "baseline")), "working tree": ROOT}
+        figures = {label: {} for label in trees}
         for size in (1, args.students):
             load = os.getloadavg()
-            times = []
+            times = {label: [] for label in trees}
             for run in range(args.runs):
-                build_dir = os.path.join(tmp, "build-%d-%d" % (size, run))  # a fresh build dir: every file is written
-                seconds, stdout = plan(playbook, build_dir, size, args.with_addons, args.profile and size > 1)
-                times.append(seconds)
-            figures[size] = statistics.median(times)
-            print("plan mode, day %s, %d student(s), cluster tenancy, %d cores: %.1f s%s [load average before: %s]" % (
-                args.day, size, os.cpu_count(), figures[size], " (median of %d)" % args.runs if args.runs > 1 else "",
-                " ".join("%.2f" % x for x in load)))
+                for index, (label, root) in enumerate(trees.items()):
+                    build_dir = os.path.join(tmp, "build-%d-%d-%d" % (index, size, run))  # fresh: every file written
+                    seconds, stdout = plan(root, args.day, build_dir, size, args.with_addons,
+                                           args.profile and size > 1 and root == ROOT)
+                    times[label].append(seconds)
+            for label in trees:
+                figures[label][size] = statistics.median(times[label])
+                print("%-12s plan mode, day %s, %d student(s), cluster tenancy%s, %d cores: %.1f s%s "
+                      "[load average before: %s]" % (
+                          label, args.day, size, ", add-ons and labs" if args.with_addons else "", os.cpu_count(),
+                          figures[label][size], " (median of %d)" % args.runs if args.runs > 1 else "",
+                          " ".join("%.2f" % x for x in load)))
             sys.stdout.flush()
             if args.profile and size > 1:
                 print("  slowest tasks of the %d-student run:" % size)
                 for line in slowest_tasks(stdout):
                     print("    " + line)
-    ratio = figures[args.students] / figures[1]
-    print("%d students / 1 student: %.2fx [target <= 3x]" % (args.students, ratio))
+    for label in trees:
+        print("%-12s %d students / 1 student: %.2fx [target <= 2x]; 1 student: %.1f s [target <= 10 s]" % (
+            label, args.students, figures[label][args.students] / figures[label][1], figures[label][1]))
+    if args.baseline:
+        for size in (1, args.students):
+            print("working tree / %s, %d student(s): %.2fx" % (
+                args.baseline, size, figures["working tree"][size] / figures[args.baseline][size]))
 
+
+def extract(revision: str, directory: str) -> str:
+    """The project at a git revision, as files (git archive), for --baseline."""
+    os.makedirs(directory)
+    archive = subprocess.run(["git", "-C", ROOT, "archive", revision], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", directory], input=archive, check=True)
+    return directory
 
 if __name__ == "__main__":
     main()
