@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kubesim.testing import servers_under
+from kubesim.testing import Sim, servers_under
 
 ROOT = Path(__file__).resolve().parents[2]
 SIM_BIN = ROOT / "tests" / "sim" / "bin"
@@ -213,6 +213,9 @@ class Workspace:
             **{f"{role}_wait": False for role in ("cni", "ingress", "metrics_server", "prometheus", "argocd")},
             "lab_real_cluster": False,
             "lab_wait_timeout": 30,
+            # Off in a real class (it changes the cluster on every run): here day 4 runs once, and the kind
+            # double's clusters run the Velero controllers' double (tests/sim/kubesim/velero.py).
+            "velero_run_drill": True,
             "students_verify_isolation": False,
             "students_kubectl_binary": str(base / "project/roles/students/molecule/default/doubles/kubectl-token-double"),
             # The capacity check runs, but the clusters are API doubles: two real ones would not fit 2 CPUs.
@@ -288,6 +291,10 @@ class Workspace:
         now = _tree(self.project)
         return sorted(p for p in set(now) | set(self.snapshot)
                       if now.get(p) != self.snapshot.get(p) and not p.startswith("build/") and "__pycache__/" not in p)
+
+    def sim(self, student: str) -> Sim:
+        """The API double of a student's cluster (cluster tenancy)."""
+        return Sim(self.kind_state / "clusters" / f"kubelab-{student}" / "sim")
 
     def clusters(self) -> list[str]:
         root = self.kind_state / "clusters"

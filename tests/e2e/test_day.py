@@ -38,7 +38,14 @@ class TestDay:
         workspace.play("day4", "day4.yml")
 
     def test_lab_reset(self, workspace):
+        backup = "/apis/velero.io/v1/namespaces/velero/backups"
+        if workspace.tenancy == "cluster":
+            # A student followed the guide's backup step: the reset must have Velero delete that backup.
+            assert workspace.sim(STUDENTS[0]).request("POST", backup, {"apiVersion": "velero.io/v1", "kind": "Backup",
+                "metadata": {"name": "drill-backup"}, "spec": {"includedNamespaces": ["backup-demo"]}})[0] == 201
         workspace.play("lab-reset", "lab-reset.yml", "-e", f"lab={LAB[workspace.tenancy]}")
+        if workspace.tenancy == "cluster":
+            assert workspace.sim(STUDENTS[0]).request("GET", backup + "/drill-backup")[0] == 404
 
     def test_teardown_one_student(self, workspace):
         gone, stays = STUDENTS

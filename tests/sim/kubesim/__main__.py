@@ -1,6 +1,6 @@
 """Command line of the Kubernetes API test double.
 
-  kubesim start --dir DIR [--nodes N] [--bare] [--watch-pid PID] [--workload-pods]
+  kubesim start --dir DIR [--nodes N] [--bare] [--watch-pid PID] [--workload-pods] [--velero]
                                                   start in the background on a free port; writes
                                                   DIR/kubeconfig, DIR/kubesim.pid, DIR/kubesim.port, DIR/kubesim.log;
                                                   with --watch-pid it exits by itself once PID is gone (a test run
@@ -57,7 +57,8 @@ def serve(args) -> int:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", args.port))
     port = sock.getsockname()[1]
-    server = ApiServer(Store(nodes=args.nodes, kind_profile=not args.bare, workload_pods=args.workload_pods))
+    server = ApiServer(Store(nodes=args.nodes, kind_profile=not args.bare, workload_pods=args.workload_pods,
+                             velero=args.velero))
 
     async def announce(_app):
         write_kubeconfig(state / "kubeconfig", f"http://127.0.0.1:{port}")
@@ -111,6 +112,8 @@ def start(args) -> int:
         cmd.append("--bare")
     if args.workload_pods:
         cmd.append("--workload-pods")
+    if args.velero:
+        cmd.append("--velero")
     if args.watch_pid:
         cmd += ["--watch-pid", str(args.watch_pid)]
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
@@ -175,6 +178,7 @@ def main(argv=None) -> int:
             p.add_argument("--bare", action="store_true", help="no kind extras (local-path-storage, StorageClass standard)")
             p.add_argument("--watch-pid", type=int, default=0, help="exit once this process is gone (0: never)")
             p.add_argument("--workload-pods", action="store_true", help="Deployments and StatefulSets get Running pods")
+            p.add_argument("--velero", action="store_true", help="Backups, Restores, DeleteBackupRequests complete (velero.py)")
         if name == "start":
             p.add_argument("--timeout", type=float, default=10.0)
     args = parser.parse_args(argv)

@@ -13,6 +13,7 @@ import json
 import re
 import uuid
 
+from . import velero
 from .catalog import BUILTIN, SYSTEM_NAMESPACES, ResourceType
 
 # Fields the server owns: clients cannot set them through a write.
@@ -256,10 +257,14 @@ def field_selector_matches(selector: str | None, obj: dict) -> bool:
 class Store:
     """Objects keyed by (group, plural, namespace, name); one storage version per group/resource."""
 
-    def __init__(self, nodes: int = 4, kind_profile: bool = True, version: str = "v1.35.8", workload_pods: bool = False):
+    def __init__(self, nodes: int = 4, kind_profile: bool = True, version: str = "v1.35.8", workload_pods: bool = False,
+                 velero: bool = False):
         self.version = version
         # Opt-in (the kind double's clusters): Deployments and StatefulSets get their Running pods at once.
         self.workload_pods = workload_pods
+        # Opt-in too: the Velero controllers' double (velero.py); its "object storage" per (namespace, backup).
+        self.velero = velero
+        self.velero_backups: dict[tuple[str, str], list] = {}
         self.types: dict[tuple[str, str, str], ResourceType] = {}
         for rt in BUILTIN:
             self.types[(rt.group, rt.version, rt.plural)] = rt
@@ -673,6 +678,8 @@ class Store:
             self._register(obj)
         elif self.workload_pods and rt.kind in ("Deployment", "StatefulSet"):
             self._workload_pods(rt, obj)
+        elif self.velero:
+            velero.reconcile(self, rt, obj, _now())
 
     def _workload_pods(self, rt: ResourceType, obj: dict) -> None:
         """One Running pod per replica from the pod template (StatefulSet: <name>-<i>; Deployment: <name>-pod-<i>),
