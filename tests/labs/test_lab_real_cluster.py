@@ -20,20 +20,16 @@
 """
 
 import fnmatch
-import importlib.util
 import re
 
 import pytest
 import yaml
 
 import lab_pss as pss
+# The lab role's own image list (what `make warm` pulls), so the test and the warm-up cannot disagree.
+from ansible_collections.kubelab.core.plugins.filter import lab_plan
 from labs_common import LABS, LAB_IDS, ROOT, gitops_docs, load_lab, manifest_docs
 from test_lab_schemas import kustomize_build
-
-# The lab role's own image list (what `make warm` pulls), so the test and the warm-up cannot disagree.
-_SPEC = importlib.util.spec_from_file_location("lab_plan", ROOT / "roles/lab/filter_plugins/lab_plan.py")
-lab_plan = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(lab_plan)
 
 ZONE = "topology.kubernetes.io/zone"
 # The kinds labs could carry that are not namespaced (Argo CD asks discovery; the labs need no more than these).

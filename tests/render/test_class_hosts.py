@@ -2,19 +2,14 @@
 placement by capacity, stable hosts and ports when the roster grows, each cluster's host in index.json and in
 the access plan, a class too big for every host refused with per-host numbers."""
 
-import importlib.util
 import json
 import os
 
 import pytest
 import yaml
 
+from ansible_collections.kubelab.core.plugins.filter import students as students_filters
 from conftest import ROOT, load_index, run_playbook
-
-_SPEC = importlib.util.spec_from_file_location(
-    "students_filters", os.path.join(ROOT, "roles", "students", "filter_plugins", "students.py"))
-students_filters = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(students_filters)
 
 DAY3 = "playbooks/day3.yml"
 # (name, address, cpu, memory MiB): three Docker hosts of different sizes.

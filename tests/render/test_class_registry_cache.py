@@ -4,18 +4,13 @@ The cache containers themselves (registry image, kind network, volumes) need a D
 they run only in apply mode and are exercised in the users' kind CI, not here.
 """
 
-import importlib.util
 import os
 import tomllib
 
 import pytest
 
+from ansible_collections.kubelab.core.plugins.filter import registry_cache
 from conftest import ROOT, run_playbook
-
-_SPEC = importlib.util.spec_from_file_location(
-    "registry_cache_filters", os.path.join(ROOT, "roles", "registry_cache", "filter_plugins", "registry_cache.py"))
-registry_cache = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(registry_cache)
 
 UPSTREAMS = {
     "docker.io": ("https://registry-1.docker.io", "http://kubelab-cache-docker-io:5000"),

@@ -13,7 +13,6 @@ argocd and velero namespaces), which tests/unit/test_lab_role_plan.py covers.
 """
 
 import functools
-import importlib.util
 import os
 
 import celpy
@@ -21,12 +20,9 @@ import celpy.adapter
 import pytest
 import yaml
 
+from ansible_collections.kubelab.core.plugins.filter import students_labs
 from conftest import ROOT, run_playbook
 
-_SPEC = importlib.util.spec_from_file_location(
-    "students_labs", os.path.join(ROOT, "roles", "students", "filter_plugins", "students_labs.py"))
-students_labs = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(students_labs)
 quantity = students_labs.students_quantity
 
 STUDENTS = '{"kubelab_students": [{"name": "alice"}, {"name": "bob"}, {"name": "carol"}]}'

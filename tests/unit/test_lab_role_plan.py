@@ -1,18 +1,16 @@
-"""The lab role's filters (roles/lab/filter_plugins/lab_plan.py): loading, tenancy rewriting, Secrets."""
+"""The lab role's filters (kubelab.core: plugins/filter/lab_plan.py): loading, tenancy rewriting, Secrets."""
 
 import base64
 import copy
-import importlib.util
 import os
 
 import pytest
 import yaml
 
+from ansible_collections.kubelab.core.plugins.filter import lab_plan
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LABS_DIR = os.path.join(ROOT, "labs")
-_SPEC = importlib.util.spec_from_file_location("lab_plan", os.path.join(ROOT, "roles", "lab", "filter_plugins", "lab_plan.py"))
-lab_plan = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(lab_plan)
 
 SHARED = ["default", "kube-system", "argocd", "velero", "vault", "monitoring", "ingress-nginx"]
 GIT_URL = "http://git-server.argocd.svc.cluster.local/platform-manifests.git"

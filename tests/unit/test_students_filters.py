@@ -1,17 +1,14 @@
 """The students role's filters: namespace naming, tenancy objects, token renewal, kubeconfigs, class overview."""
 
 import base64
-import importlib.util
 import json
 import os
 
 import pytest
 
+from ansible_collections.kubelab.core.plugins.filter import students
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_SPEC = importlib.util.spec_from_file_location(
-    "students_filters", os.path.join(ROOT, "roles", "students", "filter_plugins", "students.py"))
-students = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(students)
 
 SETTINGS = {"role_name": "kubelab-student", "quota": {"pods": "30"}, "limits": {"default": {"cpu": "500m"}},
             "namespace_labels": {"pod-security.kubernetes.io/enforce": "baseline"},

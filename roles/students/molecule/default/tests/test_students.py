@@ -5,7 +5,6 @@ marked kind_only.
 """
 
 import base64
-import importlib.util
 import json
 import os
 import stat
@@ -14,16 +13,14 @@ import subprocess
 import pytest
 import yaml
 
+from ansible_collections.kubelab.core.plugins.filter.students_labs import students_lab_facts
+
 CLUSTER = "kubelab-molecule-students"
 STUDENTS = ["alice", "bob", "carol"]
 PROJECT = os.path.join(os.environ.get("MOLECULE_PROJECT_DIRECTORY", ""), "..", "..")
 # The converge runs labs w2d3-banking and w2d1-architecture: each student gets a copy of the namespaces they
 # create, except banking-audit, which the banking lab shares (one instructor-owned copy).
-_SPEC = importlib.util.spec_from_file_location(
-    "students_labs", os.path.join(PROJECT, "roles", "students", "filter_plugins", "students_labs.py"))
-_LABS = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(_LABS)
-LAB_NAMESPACES = _LABS.students_lab_facts(os.path.join(PROJECT, "labs"), ["w2d3-banking", "w2d1-architecture"])["namespaces"]
+LAB_NAMESPACES = students_lab_facts(os.path.join(PROJECT, "labs"), ["w2d3-banking", "w2d1-architecture"])["namespaces"]
 ADDON_NAMESPACES = ["ingress-nginx", "monitoring", "argocd"]
 BUILD = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "cluster", "build")
 SHEETS = os.path.join(BUILD, "students")
