@@ -62,6 +62,13 @@ DOCKER_DOUBLE = """#!/bin/sh
 [ "$1" = info ] && {{ echo '"2" "{root}"'; exit 0; }}
 echo "docker test double: only 'info' is implemented" >&2; exit 1
 """
+# The students role's kubectl: the API double has no TokenRequest, so `create token` goes to the role's token
+# double; everything else (the isolation checks' `auth can-i`) to the real kubectl.
+STUDENTS_KUBECTL = """#!/bin/sh
+prev=
+for arg; do [ "$prev $arg" = "create token" ] && exec {token_double} "$@"; prev=$arg; done
+exec kubectl "$@"
+"""
 
 
 def _tar(path: Path, members: dict[str, tuple[str, int]]) -> None:
@@ -195,6 +202,9 @@ class Workspace:
         (base / "host").mkdir()  # stands for /etc/sysctl.d
         (bindir / "docker").write_text(DOCKER_DOUBLE.format(root=base))
         (bindir / "docker").chmod(0o755)
+        (bindir / "students-kubectl").write_text(STUDENTS_KUBECTL.format(
+            token_double=base / "project/roles/students/molecule/default/doubles/kubectl-token-double"))
+        (bindir / "students-kubectl").chmod(0o755)
         versions = yaml.safe_load((self.project / "playbooks/group_vars/all/versions.yml").read_text())
         group_vars = {
             "kubelab_students": [{"name": s} for s in STUDENTS],
@@ -216,8 +226,9 @@ class Workspace:
             # Off in a real class (it changes the cluster on every run): here day 4 runs once, and the kind
             # double's clusters run the Velero controllers' double (tests/sim/kubesim/velero.py).
             "velero_run_drill": True,
-            "students_verify_isolation": False,
-            "students_kubectl_binary": str(base / "project/roles/students/molecule/default/doubles/kubectl-token-double"),
+            # The API double answers `kubectl auth can-i --as` from the stored RBAC (tests/sim/kubesim/rbac.py).
+            "students_verify_isolation": True,
+            "students_kubectl_binary": str(bindir / "students-kubectl"),
             # The capacity check runs, but the clusters are API doubles: two real ones would not fit 2 CPUs.
             "preflight_capacity_headroom": 4,
         }

@@ -14,6 +14,7 @@ import json
 import yaml
 from aiohttp import web
 
+from . import rbac
 from .catalog import ACCESS_DENY_CONFIGMAP
 from .execs import ExecRegistry
 from .store import ApiError, Store, field_selector_matches, label_selector_matches
@@ -133,7 +134,14 @@ class ApiServer:
             if len(parts) >= 7 and parts[:3] == ["api", "v1", "namespaces"] and parts[4:7:2] == ["pods", "proxy"]:
                 return await self._pod_proxy(request, parts[3], parts[5], "/".join(parts[7:]))
             if request.method == "POST" and parts == ["apis", "authorization.k8s.io", "v1", "selfsubjectaccessreviews"]:
-                return _json(self._access_review(await self._body(request)), 201)
+                if "protobuf" in (request.content_type or ""):
+                    try:
+                        review = rbac.review_from_protobuf(await request.read())
+                    except (ValueError, IndexError) as exc:
+                        raise ApiError(400, "BadRequest", f"the request body is not a SelfSubjectAccessReview: {exc}") from None
+                else:
+                    review = await self._body(request)
+                return _json(self._access_review(review, request.headers), 201)
             if request.method == "GET":
                 found = self._discovery(parts)
                 if found is not None:
@@ -142,9 +150,16 @@ class ApiServer:
         except ApiError as exc:
             return _error(exc)
 
-    def _access_review(self, review: dict) -> dict:
-        """A SelfSubjectAccessReview answered: allowed unless catalog.ACCESS_DENY_CONFIGMAP denies it."""
+    def _access_review(self, review: dict, headers) -> dict:
+        """A SelfSubjectAccessReview answered: for an impersonated user from RBAC (rbac.py), else allowed unless
+        catalog.ACCESS_DENY_CONFIGMAP denies it."""
         attrs = (review.get("spec") or {}).get("resourceAttributes") or {}
+        user = headers.get("Impersonate-User")
+        if user:
+            grant = rbac.allowed(self.store.objects, user, rbac.groups_of(user, headers.getall("Impersonate-Group", [])),
+                                 attrs)
+            return dict(review, apiVersion="authorization.k8s.io/v1", kind="SelfSubjectAccessReview",
+                        status={"allowed": grant, "reason": "RBAC: allowed by a binding" if grant else ""})
         resource = attrs.get("resource", "") + ("." + attrs["group"] if attrs.get("group") else "")
         namespace, name = ACCESS_DENY_CONFIGMAP
         try:
