@@ -74,6 +74,17 @@ teardown: inventory-check venv ## remove the whole class (asks to type yes), or 
 lab-reset: inventory-check venv ## return LAB=<id> to its starting state (STUDENT=name: that student only)
 	$(PLAYBOOK) playbooks/lab-reset.yml $(if $(LAB),-e lab=$(LAB)) $(if $(STUDENT),-e student=$(STUDENT)) $(ARGS)
 
+# Read only: the day's lab checks and each cluster's health, then build/board/index.html and the summary.
+.PHONY: status board
+status: inventory-check day-check venv ## during class: re-run DAY's lab checks and cluster health, write the class board
+	$(PLAYBOOK) playbooks/status.yml -e kubelab_day=$(DAY) $(ARGS)
+
+BOARD_PORT ?= 8000
+board: ## serve the class board (build/board) on http://localhost:BOARD_PORT (default 8000)
+	@test -f build/board/index.html || { echo "No class board yet: run make status or a day first" >&2; exit 2; }
+	@echo "Class board: http://localhost:$(BOARD_PORT)/ (Ctrl-C stops)"
+	$(PYTHON) -m http.server --bind 127.0.0.1 --directory build/board $(BOARD_PORT)
+
 # Needs the class's clusters running: it pulls through one kind node per Docker host.
 warm: inventory-check venv ## pull day DAY's lab images once per Docker host into the registry caches
 	$(PLAYBOOK) playbooks/warm.yml -e kubelab_day=$(DAY) $(ARGS)

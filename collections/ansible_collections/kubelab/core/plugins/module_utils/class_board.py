@@ -1,0 +1,213 @@
+# -*- coding: utf-8 -*-
+"""The class board: per-student status records and the static page built from them (no Ansible imports).
+
+A record is what one run knows of one student: where she works, the result of every lab check and of every
+cluster health item, when that was checked, and since when her first failing check has been failing. The
+board page is built from the records alone, so it can only show what a record holds: records never hold
+credentials (no kubeconfig, token or password field exists), and check details are shortened.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import os
+
+# A check's detail on the board: enough to see why, too short to carry a whole object.
+DETAIL_MAX = 80
+TIMES = ("checked_at", "failing_since")
+ZONE_LABEL = "topology.kubernetes.io/zone"
+
+
+def _state(passed):
+    return {True: "pass", False: "fail"}.get(passed, "none")
+
+
+def _detail(text):
+    text = " ".join(str(text or "").split())
+    return text if len(text) <= DETAIL_MAX else text[:DETAIL_MAX - 1] + "\u2026"
+
+
+def lab_results(instance, report):
+    """One lab copy's checks as board items: from its report when the run checked it, else not checked."""
+    by_id = {c.get("id"): c for c in (report or {}).get("checks", [])}
+    items = []
+    for check in instance.get("checks", []):
+        result = by_id.get(check["id"], {})
+        passed = None if result.get("skipped") else result.get("passed")
+        items.append({"id": "%s/%s" % (instance["lab"], check["id"]), "passed": passed,
+                      "detail": _detail(result.get("detail", "") if result else "not checked")})
+    return items
+
+
+def _ready(node):
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in (node.get("status") or {}).get("conditions") or [])
+
+
+def node_health(nodes, zones):
+    """One item per zone: every node labelled with that zone is Ready (and there is one)."""
+    items = []
+    for zone in zones:
+        members = [n for n in nodes if (n.get("metadata", {}).get("labels") or {}).get(ZONE_LABEL) == zone]
+        ready = sum(1 for n in members if _ready(n))
+        items.append({"id": "nodes %s" % zone, "passed": bool(members) and ready == len(members),
+                      "detail": "%d/%d nodes Ready" % (ready, len(members))})
+    return items
+
+
+def _workload_ready(obj):
+    status = obj.get("status") or {}
+    if obj.get("kind") == "DaemonSet":
+        return status.get("numberReady", 0) >= status.get("desiredNumberScheduled", 1)
+    return status.get("readyReplicas", 0) >= (obj.get("spec") or {}).get("replicas", 1)
+
+
+def addon_health(addon, workloads):
+    """One item per add-on: its Deployments, StatefulSets and DaemonSets exist and are all ready."""
+    ready = sum(1 for w in workloads if _workload_ready(w))
+    return {"id": "addon %s" % addon, "passed": bool(workloads) and ready == len(workloads),
+            "detail": "%d/%d workloads ready" % (ready, len(workloads))}
+
+
+def student_record(entry, checks, health, mode, now, sheet_path, previous=None):
+    """The board record of one student; keeps failing_since while the same check is the first to fail."""
+    failing = next((c["id"] for c in checks + health if c["passed"] is False), "")
+    since = ""
+    if failing:
+        since = previous.get("failing_since") if previous and previous.get("failing") == failing else ""
+        since = since or now
+    return {"student": entry["student"], "cluster": entry["cluster"], "tenancy": entry.get("tenancy", "cluster"),
+            "namespaces": list(entry.get("namespaces") or []), "sheet_path": sheet_path, "mode": mode,
+            "checks": checks, "health": health, "checked_at": now, "failing": failing, "failing_since": since}
+
+
+def same_state(record, previous):
+    """Whether two records differ only in their times (so a re-run with the same results changes nothing)."""
+    if not previous:
+        return False
+    strip = lambda r: {k: v for k, v in r.items() if k not in TIMES}  # noqa: E731
+    return strip(record) == strip(previous) and record.get("failing_since") == previous.get("failing_since")
+
+
+def read_json(path):
+    """A JSON file's content, or None when it is missing or unreadable (a board never fails on a stale file)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+def where(record):
+    if record["tenancy"] == "namespace":
+        return "%s / %s" % (record["cluster"], ", ".join(record["namespaces"]) or "-")
+    return record["cluster"]
+
+
+def counts(record):
+    items = record["checks"] + record["health"]
+    return (sum(1 for c in items if c["passed"] is True), sum(1 for c in items if c["passed"] is False),
+            sum(1 for c in items if c["passed"] is None))
+
+
+def stuck(records):
+    """Students with a failing check, the longest-failing first: (record, first failing check, since)."""
+    failing = [r for r in records if r.get("failing")]
+    return sorted(failing, key=lambda r: (r["failing_since"], r["student"]))
+
+
+def summary_lines(records, missing=()):
+    """The end-of-run table: per student where, checks passed/failed/not checked, access sheet."""
+    rows = [("student", "cluster / namespaces", "passed", "failed", "not checked", "access sheet")]
+    for record in records:
+        rows.append((record["student"], where(record)) + tuple(str(n) for n in counts(record)) + (record["sheet_path"],))
+    rows += [(name, "no record (its cluster failed before the report)", "-", "-", "-", "-") for name in missing]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+
+
+def state_hash(records, check):
+    """What the page shows apart from times: a re-render with the same results is not a change."""
+    strip = [{k: v for k, v in r.items() if k not in TIMES} for r in records]
+    text = json.dumps([strip, check], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+CSS = """
+body { background: #000; color: #fff; font: 22px/1.4 "DejaVu Sans", Arial, sans-serif; margin: 1em; }
+h1 { font-size: 34px; margin: 0 0 .3em 0; } h2 { font-size: 28px; margin: 1em 0 .3em 0; }
+table { border-collapse: collapse; } th, td { border: 2px solid #888; padding: .25em .5em; text-align: left; }
+th { background: #222; } a { color: #7cf; }
+td.pass { background: #0a5c1e; color: #fff; } td.fail { background: #a00000; color: #fff; font-weight: bold; }
+td.none { background: #333; color: #ddd; }
+.meta { color: #ddd; }
+"""
+LABEL = {"pass": "\u2713 OK", "fail": "\u2717 FAIL", "none": "\u2013 not checked"}
+
+
+def _cell(item):
+    state = _state(item["passed"])
+    title = html.escape(item.get("detail", ""), quote=True)
+    return '<td class="%s" title="%s">%s</td>' % (state, title, LABEL[state])
+
+
+def _check_section(check):
+    """make check's readiness (build/board/check.json) as it is: its verdict and its rows, escaped."""
+    if not isinstance(check, dict):
+        return []
+    out = ["<h2>Readiness (make check)</h2>"]
+    verdict = check.get("verdict")
+    if verdict is not None:
+        out.append('<p id="check-verdict">Verdict: <strong>%s</strong></p>' % html.escape(str(verdict)))
+    rows = next((check[k] for k in ("rows", "items", "table") if isinstance(check.get(k), list)), [])
+    rows = [r for r in rows if isinstance(r, dict)]
+    if rows:
+        keys = list(rows[0])
+        out.append('<table id="check"><tr>%s</tr>' % "".join("<th>%s</th>" % html.escape(str(k)) for k in keys))
+        out += ["<tr>%s</tr>" % "".join("<td>%s</td>" % html.escape(str(r.get(k, ""))) for k in keys) for r in rows]
+        out.append("</table>")
+    return out
+
+
+def render_board(records, generated_at, board_dir, check=None, missing=()):
+    """The board page: static HTML, inline style, no script, nothing fetched from elsewhere."""
+    check_ids = sorted({c["id"] for r in records for c in r["checks"]})
+    health_ids = sorted({c["id"] for r in records for c in r["health"]})
+    head = ["student", "cluster / namespaces", "access sheet"] + check_ids + health_ids + ["checked at"]
+    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+           '<meta name="kubelab-board-state" content="%s">' % state_hash(records, check),
+           "<title>kubelab class board</title><style>%s</style></head><body>" % CSS,
+           "<h1>kubelab class board</h1>",
+           '<p class="meta">Written %s UTC. Cells: \u2713 OK (green), \u2717 FAIL (red), \u2013 not checked (grey); '
+           "hover a cell for its detail.</p>" % html.escape(generated_at)]
+    out.append("<h2>Stuck longest</h2>")
+    longest = stuck(records)
+    if longest:
+        out.append('<ol id="stuck">')
+        out += ["<li><strong>%s</strong>: %s failing since %s</li>" % (
+            html.escape(r["student"]), html.escape(r["failing"]), html.escape(r["failing_since"])) for r in longest]
+        out.append("</ol>")
+    else:
+        out.append('<p id="stuck">Nobody: no failing check.</p>')
+    out.append("<h2>Students</h2>")
+    out.append('<table id="board"><tr>%s</tr>' % "".join("<th>%s</th>" % html.escape(h) for h in head))
+    for record in records:
+        by_id = {c["id"]: c for c in record["checks"] + record["health"]}
+        cells = ['<th scope="row">%s</th>' % html.escape(record["student"]), "<td>%s</td>" % html.escape(where(record)),
+                 '<td><a href="%s">sheet</a></td>' % html.escape(relative_link(record["sheet_path"], board_dir), quote=True)]
+        cells += [_cell(by_id.get(i, {"passed": None, "detail": "not part of this student's run"}))
+                  for i in check_ids + health_ids]
+        cells.append("<td>%s (%s)</td>" % (html.escape(record["checked_at"]), html.escape(record["mode"])))
+        out.append('<tr id="student-%s">%s</tr>' % (html.escape(record["student"], quote=True), "".join(cells)))
+    out.append("</table>")
+    if missing:
+        out.append('<p id="missing">No record yet: %s</p>' % html.escape(", ".join(missing)))
+    out += _check_section(check)
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+def relative_link(target, start):
+    return os.path.relpath(target, start).replace(os.sep, "/")
