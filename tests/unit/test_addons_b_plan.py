@@ -13,6 +13,8 @@ import kubernetes_validate
 import pytest
 import yaml
 from addon_plans import CLUSTER, ROOT, run_day, values
+from ansible_collections.kubelab.core.plugins.filter import lab_plan
+from ansible_collections.kubelab.core.plugins.filter.lab_platform import lab_platform
 
 ADDONS = ["csi", "argocd", "vault", "velero"]
 
@@ -40,7 +42,11 @@ def planned(tmp_path_factory):
     for name, content in planted.items():
         with open(os.path.join(secret_dir, name), "w", encoding="utf-8") as handle:
             handle.write(content)
-    result = run_day(build_dir, ADDONS, "-v")
+    # No lab runs here, so give argocd the repository the GitOps lab declares (preflight would collect it).
+    labs_dir = os.path.join(ROOT, "labs")
+    repos = lab_platform({"w2d4-gitops-backup": lab_plan.lab_load(labs_dir, "w2d4-gitops-backup")}, "cluster", [],
+                         labs_dir)["argocd"]["git_repos"]
+    result = run_day(build_dir, ADDONS, "-v", "-e", json.dumps({"argocd_git_repos": repos}))
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     plan = os.path.join(build_dir, "plan", CLUSTER)
     with open(os.path.join(plan, "index.json"), encoding="utf-8") as handle:
@@ -98,23 +104,6 @@ def test_vault_is_standalone_not_dev_with_the_injector(planned):
     assert "devRootToken" not in json.dumps(rendered)
 
 
-def test_vault_payment_processor_role_matches_the_banking_lab():
-    """The role's default Kubernetes auth role is bound to the service account the lab's Deployment runs as."""
-    docs = list(yaml.safe_load_all(open(os.path.join(ROOT, "labs/w2d3-banking/manifests/10-payment-processor.yaml"))))
-    deploy = next(d for d in docs if d and d["kind"] == "Deployment")
-    annotations = deploy["spec"]["template"]["metadata"]["annotations"]
-    role = next(r for r in defaults("vault")["vault_kubernetes_roles"] if r["name"] == annotations["vault.hashicorp.com/role"])
-    assert role["bound_service_account_names"] == [deploy["spec"]["template"]["spec"]["serviceAccountName"]]
-    assert role["bound_service_account_namespaces"] == [deploy["metadata"]["namespace"]]
-    secret_path = annotations["vault.hashicorp.com/agent-inject-secret-payment-config"]
-    policies = {p["name"]: p["rules"] for p in defaults("vault")["vault_policies"]}
-    assert all(name in policies for name in role["policies"])
-    assert any(f'path "{secret_path}"' in policies[name] and '"read"' in policies[name] for name in role["policies"])
-    kv = defaults("vault")["vault_kv_secrets"]
-    mount = defaults("vault")["vault_kv_mount"]
-    assert any(secret_path == f"{mount}/data/{s['path']}" for s in kv)
-
-
 def test_argocd_admin_secret_is_not_created_by_the_chart(planned):
     rendered = values(planned, "argocd/argo-cd-values.yaml")
     assert rendered["configs"]["secret"]["createSecret"] is False
@@ -140,8 +129,9 @@ def test_gitops_lab_gets_the_git_server_url():
     with open(os.path.join(ROOT, "playbooks/group_vars/all/main.yml"), encoding="utf-8") as handle:
         url = yaml.safe_load(handle)["kubelab_gitops_repo_url"]
     argocd = defaults("argocd")
-    served = "git://%s.%s.svc.cluster.local/%s.git" % (argocd["argocd_git_server_name"], argocd["argocd_namespace"],
-                                                       argocd["argocd_git_repos"][0]["name"])
+    with open(os.path.join(ROOT, "labs/w2d4-gitops-backup/lab.yml"), encoding="utf-8") as handle:
+        repo = yaml.safe_load(handle)["platform"]["argocd"]["git_repos"][0]["name"]
+    served = "git://%s.%s.svc.cluster.local/%s.git" % (argocd["argocd_git_server_name"], argocd["argocd_namespace"], repo)
     assert url == served == "git://git-server.argocd.svc.cluster.local/platform-manifests.git"
     replacements = defaults("lab")["lab_replacements"]
     placeholders = [k for k, v in replacements.items() if v == "{{ kubelab_gitops_repo_url }}"]
