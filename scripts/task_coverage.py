@@ -53,8 +53,9 @@ TASK_KEYWORDS = {
     "module_defaults", "collections", "debugger", "block", "rescue", "always",
 }
 PLAY_SECTIONS = ("pre_tasks", "tasks", "post_tasks")
-# Project-wide values the apply path is computed with (playbooks/group_vars/all/main.yml; days override the lists).
-KNOWN_GROUP_VARS = ("kubelab_addon_order", "kubelab_addons", "kubelab_labs")
+# Project-wide values the apply path is computed with (playbooks/group_vars/all/main.yml; days override the lists;
+# kubelab_entry_point, the day plays' entry point of each role, follows from kubelab_mode).
+KNOWN_GROUP_VARS = ("kubelab_addon_order", "kubelab_addons", "kubelab_labs", "kubelab_entry_point")
 
 
 class _Map(dict):
@@ -377,8 +378,9 @@ def apply_path(provider, root=ROOT, playbooks=None):
 @functools.lru_cache(maxsize=None)
 def _apply_path(provider, root, playbooks):
     group_vars = load_yaml(os.path.join(root, "playbooks", "group_vars", "all", "main.yml")) or {}
-    base = {name: group_vars[name] for name in KNOWN_GROUP_VARS if name in group_vars}
-    walker = ApplyPath(root, provider, {"kubelab_mode": "apply"})
+    fixed = {"kubelab_mode": "apply"}
+    base = with_vars(fixed, {name: group_vars[name] for name in KNOWN_GROUP_VARS if name in group_vars})
+    walker = ApplyPath(root, provider, fixed)
     for playbook in playbooks:
         known = dict(base)
         # The day's lists (playbooks/days/dayN.yml), which preflight hands to every cluster host (add_host).
