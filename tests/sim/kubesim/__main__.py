@@ -1,6 +1,6 @@
 """Command line of the Kubernetes API test double.
 
-  kubesim start --dir DIR [--nodes N] [--bare] [--watch-pid PID] [--workload-pods] [--velero]
+  kubesim start --dir DIR [--nodes N] [--bare] [--watch-pid PID] [--workload-pods] [--velero] [--stalled]
                                                   start in the background on a free port; writes
                                                   DIR/kubeconfig, DIR/kubesim.pid, DIR/kubesim.port, DIR/kubesim.log;
                                                   with --watch-pid it exits by itself once PID is gone (a test run
@@ -58,7 +58,7 @@ def serve(args) -> int:
     sock.bind(("127.0.0.1", args.port))
     port = sock.getsockname()[1]
     server = ApiServer(Store(nodes=args.nodes, kind_profile=not args.bare, workload_pods=args.workload_pods,
-                             velero=args.velero))
+                             velero=args.velero, stalled=args.stalled))
 
     async def announce(_app):
         write_kubeconfig(state / "kubeconfig", f"http://127.0.0.1:{port}")
@@ -114,6 +114,8 @@ def start(args) -> int:
         cmd.append("--workload-pods")
     if args.velero:
         cmd.append("--velero")
+    if args.stalled:
+        cmd.append("--stalled")
     if args.watch_pid:
         cmd += ["--watch-pid", str(args.watch_pid)]
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
@@ -179,6 +181,7 @@ def main(argv=None) -> int:
             p.add_argument("--watch-pid", type=int, default=0, help="exit once this process is gone (0: never)")
             p.add_argument("--workload-pods", action="store_true", help="Deployments and StatefulSets get Running pods")
             p.add_argument("--velero", action="store_true", help="Backups, Restores, DeleteBackupRequests complete (velero.py)")
+            p.add_argument("--stalled", action="store_true", help="workloads never become ready (rescue paths)")
         if name == "start":
             p.add_argument("--timeout", type=float, default=10.0)
     args = parser.parse_args(argv)

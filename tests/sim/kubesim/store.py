@@ -258,13 +258,15 @@ class Store:
     """Objects keyed by (group, plural, namespace, name); one storage version per group/resource."""
 
     def __init__(self, nodes: int = 4, kind_profile: bool = True, version: str = "v1.35.8", workload_pods: bool = False,
-                 velero: bool = False):
+                 velero: bool = False, stalled: bool = False):
         self.version = version
         # Opt-in (the kind double's clusters): Deployments and StatefulSets get their Running pods at once.
         self.workload_pods = workload_pods
         # Opt-in too: the Velero controllers' double (velero.py); its "object storage" per (namespace, backup).
         self.velero = velero
         self.velero_backups: dict[tuple[str, str], list] = {}
+        # Opt-in: a cluster whose pods never become ready (image pulls failing), for the roles' rescue paths.
+        self.stalled = stalled
         self.types: dict[tuple[str, str, str], ResourceType] = {}
         for rt in BUILTIN:
             self.types[(rt.group, rt.version, rt.plural)] = rt
@@ -628,6 +630,13 @@ class Store:
             n = sum(1 for k in self.objects if k[0] == "" and k[1] == "nodes")
             obj["status"] = {"observedGeneration": gen, "desiredNumberScheduled": n, "currentNumberScheduled": n,
                              "numberReady": n, "numberAvailable": n, "updatedNumberScheduled": n, "numberMisscheduled": 0}
+        if self.stalled and kind in ("Deployment", "StatefulSet", "DaemonSet"):
+            # Scheduled but never ready: the counts the readiness checks compare are absent (zero, omitempty).
+            for field_name in ("readyReplicas", "availableReplicas", "updatedReplicas", "numberReady", "numberAvailable",
+                               "updatedNumberScheduled"):
+                obj["status"].pop(field_name, None)
+            if kind == "Deployment":
+                obj["status"]["conditions"][0].update(status="False", reason="MinimumReplicasUnavailable")
         elif kind == "CustomResourceDefinition":
             names = spec.get("names", {})
             obj["status"] = {
