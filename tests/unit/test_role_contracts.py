@@ -1,0 +1,113 @@
+"""The contract every role keeps (issue 12 item 4, docs/architecture.md): its entry points exist, its argument spec
+agrees with its defaults, its README names every default, and every role is included by a literal name, so the
+edges from a day playbook to a role are visible to a reader and to ansible-lint. Static: reads YAML, runs nothing."""
+
+import glob
+import os
+import re
+
+import pytest
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROLES = os.path.join(ROOT, "roles")
+GROUP_VARS = os.path.join(ROOT, "playbooks", "group_vars", "all", "main.yml")
+ADDONS = yaml.safe_load(open(GROUP_VARS, encoding="utf-8"))["kubelab_addon_order"]
+CLUSTER_ROLES = sorted(os.path.basename(path) for path in glob.glob(os.path.join(ROLES, "cluster_*")))
+ALL_ROLES = sorted(os.path.basename(os.path.dirname(path)) for path in glob.glob(os.path.join(ROLES, "*", "tasks")))
+INCLUDES = {"include_role", "import_role", "ansible.builtin.include_role", "ansible.builtin.import_role"}
+
+
+def load(path):
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def defaults_of(role):
+    path = os.path.join(ROLES, role, "defaults", "main.yml")
+    return (load(path) or {}) if os.path.exists(path) else {}
+
+
+def spec_defaults(role):
+    """(entry point, option, default) of every option whose argument spec declares a default."""
+    path = os.path.join(ROLES, role, "meta", "argument_specs.yml")
+    specs = ((load(path) or {}).get("argument_specs") or {}) if os.path.exists(path) else {}
+    return [(entry, name, option["default"]) for entry, spec in specs.items()
+            for name, option in (spec.get("options") or {}).items() if "default" in option]
+
+
+def walk_tasks(tasks):
+    for task in tasks or []:
+        if not isinstance(task, dict):
+            continue
+        yield task
+        for part in ("block", "rescue", "always", "tasks", "pre_tasks", "post_tasks"):
+            yield from walk_tasks(task.get(part))
+
+
+def role_includes():
+    """(file, role name) of every include_role/import_role in the playbooks and the roles' tasks."""
+    files = glob.glob(os.path.join(ROOT, "playbooks", "*.yml")) + glob.glob(os.path.join(ROLES, "*", "tasks", "*.yml"))
+    for path in sorted(files):
+        for task in walk_tasks(load(path)):
+            for action in INCLUDES & set(task):
+                yield os.path.relpath(path, ROOT), task[action]["name"]
+
+
+@pytest.mark.parametrize("role", CLUSTER_ROLES)
+def test_cluster_role_has_check_render_main_and_delete(role):
+    missing = [entry for entry in ("check", "render", "main", "delete")
+               if not os.path.exists(os.path.join(ROLES, role, "tasks", entry + ".yml"))]
+    assert not missing, "roles/%s/tasks/ lacks %s" % (role, ", ".join(entry + ".yml" for entry in missing))
+
+
+@pytest.mark.parametrize("role", ADDONS)
+def test_addon_role_has_check_render_and_main(role):
+    missing = [entry for entry in ("check", "render", "main")
+               if not os.path.exists(os.path.join(ROLES, role, "tasks", entry + ".yml"))]
+    assert not missing, "roles/%s/tasks/ lacks %s" % (role, ", ".join(entry + ".yml" for entry in missing))
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_argument_spec_defaults_equal_role_defaults(role):
+    defaults = defaults_of(role)
+    wrong = ["%s.%s: spec %r, defaults/main.yml %r" % (entry, name, value, defaults.get(name, "<absent>"))
+             for entry, name, value in spec_defaults(role) if defaults.get(name, object()) != value]
+    assert not wrong, "roles/%s/meta/argument_specs.yml disagrees with defaults/main.yml: %s" % (role, "; ".join(wrong))
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_readme_lists_every_default(role):
+    with open(os.path.join(ROLES, role, "README.md"), encoding="utf-8") as handle:
+        readme = handle.read()
+    missing = [name for name in defaults_of(role) if not re.search(r"\b%s\b" % re.escape(name), readme)]
+    assert not missing, "roles/%s/README.md does not list %s" % (role, ", ".join(missing))
+
+
+def test_every_role_is_included_by_a_literal_name():
+    built = ["%s: %s" % (path, name) for path, name in role_includes() if "{{" in str(name) or "{%" in str(name)]
+    assert not built, "role names built from strings (no reader or lint can follow them): %s" % "; ".join(built)
+    unknown = ["%s: %s" % (path, name) for path, name in role_includes() if name not in ALL_ROLES]
+    assert not unknown, "includes of roles that do not exist: %s" % "; ".join(unknown)
+
+
+def test_day_plays_include_the_addons_in_kubelab_addon_order():
+    plays = load(os.path.join(ROOT, "playbooks", "day.yml"))
+    included = [task[action]["name"] for play in plays for task in walk_tasks(play.get("tasks"))
+                for action in INCLUDES & set(task) if task[action]["name"] in ADDONS]
+    assert included == ADDONS
+
+
+def test_day_plays_tag_each_component_and_its_tasks_with_its_name():
+    plays = load(os.path.join(ROOT, "playbooks", "day.yml"))
+    untagged = []
+    for play in plays:
+        for task in walk_tasks(play.get("tasks")):
+            for action in INCLUDES & set(task):
+                name = task[action]["name"]
+                expected = "cluster" if name.startswith("cluster_") else name
+                applied = ((task[action].get("apply") or {}).get("tags") or []) if action.endswith("include_role") else []
+                if not {expected, "always"} & set(task.get("tags") or []) or (
+                        action.endswith("include_role") and set(applied) != set(task.get("tags"))):
+                    untagged.append(task["name"])
+    assert not untagged, "day.yml includes without their component's tag (on the task and in apply): %s" % untagged
