@@ -4,6 +4,7 @@ The cache containers themselves (registry image, kind network, volumes) need a D
 they run only in apply mode and are exercised in the users' kind CI, not here.
 """
 
+import json
 import os
 import tomllib
 
@@ -47,7 +48,7 @@ def rendered(tmp_path_factory):
 
 def test_one_hosts_toml_per_upstream_with_server_and_cache_host(rendered):
     certs_d, _ = rendered
-    assert sorted(os.listdir(certs_d)) == sorted(UPSTREAMS)
+    assert sorted(os.listdir(certs_d)) == sorted([*UPSTREAMS, "index.json"])
     for registry, (server, cache) in UPSTREAMS.items():
         with open(certs_d / registry / "hosts.toml", "rb") as handle:
             config = tomllib.load(handle)
@@ -56,6 +57,14 @@ def test_one_hosts_toml_per_upstream_with_server_and_cache_host(rendered):
         assert config["host"][cache]["capabilities"] == ["pull", "resolve"]
         # A pull-through cache must never be offered as a push target.
         assert "push" not in config["host"][cache]["capabilities"]
+
+
+def test_index_lists_every_hosts_toml(rendered):
+    certs_d, _ = rendered
+    with open(certs_d / "index.json", encoding="utf-8") as handle:
+        index = json.load(handle)
+    assert sorted(index["artifacts"], key=lambda entry: entry["path"]) == [
+        {"path": "%s/hosts.toml" % registry, "role": "registry_cache", "type": "file"} for registry in sorted(UPSTREAMS)]
 
 
 def test_rendering_twice_changes_nothing(rendered):
