@@ -299,7 +299,7 @@ class Workspace:
         with open(log, "w") as out:
             res = subprocess.run([sys.executable, "-m", "ansible", "playbook", "-i", str(self.inventory),
                                   f"playbooks/{playbook}", *args], cwd=self.project, env=self.env, stdout=out,
-                                 stderr=subprocess.STDOUT, timeout=timeout)
+                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=timeout)
         seconds = time.monotonic() - started
         text = log.read_text()
         recap = {m[0]: {"ok": int(m[1]), "changed": int(m[2]), "unreachable": int(m[3]), "failed": int(m[4])}
