@@ -17,6 +17,10 @@ from ansible_collections.kubelab.core.plugins.filter import lab_plan
 from ansible_collections.kubelab.core.plugins.filter.lab_platform import lab_platform
 
 ADDONS = ["csi", "argocd", "vault", "velero"]
+# No lab runs here, so argocd gets the repository the GitOps lab declares (what preflight would collect).
+_LABS = os.path.join(ROOT, "labs")
+GITOPS_REPOS = ("-e", json.dumps({"argocd_git_repos": lab_platform(
+    {"w2d4-gitops-backup": lab_plan.lab_load(_LABS, "w2d4-gitops-backup")}, "cluster", [], _LABS)["argocd"]["git_repos"]}))
 
 
 def pins():
@@ -42,11 +46,7 @@ def planned(tmp_path_factory):
     for name, content in planted.items():
         with open(os.path.join(secret_dir, name), "w", encoding="utf-8") as handle:
             handle.write(content)
-    # No lab runs here, so give argocd the repository the GitOps lab declares (preflight would collect it).
-    labs_dir = os.path.join(ROOT, "labs")
-    repos = lab_platform({"w2d4-gitops-backup": lab_plan.lab_load(labs_dir, "w2d4-gitops-backup")}, "cluster", [],
-                         labs_dir)["argocd"]["git_repos"]
-    result = run_day(build_dir, ADDONS, "-v", "-e", json.dumps({"argocd_git_repos": repos}))
+    result = run_day(build_dir, ADDONS, "-v", *GITOPS_REPOS)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     plan = os.path.join(build_dir, "plan", CLUSTER)
     with open(os.path.join(plan, "index.json"), encoding="utf-8") as handle:
@@ -170,7 +170,7 @@ def test_no_secret_in_any_plan_file(planned):
     (["-e", json.dumps({"vault_kubernetes_roles": [{"name": "x", "bound_service_account_names": ["a"],
                                                     "bound_service_account_namespaces": ["b"], "policies": ["nope"]}]})],
      ADDONS, "vault_kubernetes_roles: role x grants policies ['nope']"),
-    (["-e", "argocd_git_server_name=gitd"], ADDONS,
+    (["-e", "argocd_git_server_name=gitd", *GITOPS_REPOS], ADDONS,
      "kubelab_gitops_repo_url is git://git-server.argocd.svc.cluster.local/platform-manifests.git, but the argocd "
      "add-on's git server serves git://gitd.argocd.svc.cluster.local/platform-manifests.git"),
 ])
