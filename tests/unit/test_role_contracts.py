@@ -111,3 +111,15 @@ def test_day_plays_tag_each_component_and_its_tasks_with_its_name():
                         action.endswith("include_role") and set(applied) != set(task.get("tags"))):
                     untagged.append(task["name"])
     assert not untagged, "day.yml includes without their component's tag (on the task and in apply): %s" % untagged
+
+
+@pytest.mark.parametrize("role", CLUSTER_ROLES + ADDONS + ["lab", "students"])
+def test_cluster_play_roles_leave_the_mode_to_the_entry_point(role):
+    """The day plays decide plan or apply once (kubelab_entry_point: render.yml or main.yml); main.yml is the apply
+    path and no task of these roles asks for kubelab_mode again."""
+    asking = []
+    for path in sorted(glob.glob(os.path.join(ROLES, role, "tasks", "*.yml"))):
+        with open(path, encoding="utf-8") as handle:
+            asking += ["%s:%d" % (os.path.relpath(path, ROOT), number)
+                       for number, line in enumerate(handle, 1) if "kubelab_mode" in line]
+    assert not asking, "kubelab_mode conditions inside the role: %s" % ", ".join(asking)
