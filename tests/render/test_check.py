@@ -1,0 +1,112 @@
+"""`make check DAY=N` (issue 16 item 1): a read-only readiness table, one verdict, exit non-zero when not ready.
+
+Each test runs `make check` in a copy of the project (without .git, .venv and build/), so that any file the check
+writes shows in the copy's mtimes: only build/board/check.json may appear. sudo is a double that logs every call
+(tests/render/doubles/sudo-double, as ansible_become_exe): the check must never become root.
+The fake-ready host: `docker info` answers cgroup v2 (tests/render/doubles/docker-double), the pinned tools are in
+toolchain_artifact_dir, and host_prep's sysctl minimums are the kernel's current values (the limits are global to
+the machine; nothing here writes them)."""
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT
+
+DOUBLES = Path(ROOT, "tests", "render", "doubles")
+SYSCTLS = ("fs.inotify.max_user_watches", "fs.inotify.max_user_instances")
+TOOLS = ("kind", "kubectl", "helm", "helm_diff")
+CGROUP_V2 = Path("/sys/fs/cgroup/cgroup.controllers").exists()
+
+
+def _mtimes(tree):
+    return {str(p.relative_to(tree)): p.lstat().st_mtime_ns for p in Path(tree).rglob("*") if not p.is_dir()}
+
+
+@pytest.fixture()
+def make_check(tmp_path):
+    """Runs `make check` in a fresh copy of the project; returns (result, table rows of check.json, files the run
+    added or changed in the copy, sudo calls)."""
+    project = tmp_path / "project"
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".git", ".venv", "build", "__pycache__",
+                                                                 ".pytest_cache"))
+    sudo_log = tmp_path / "sudo.log"
+
+    def run(day, *extra, env=None):
+        before = _mtimes(project)
+        args = ["-e", "ansible_become_exe=%s" % (DOUBLES / "sudo-double"), *extra]
+        # -o venv: use the project's own venv as it is (never pip install from a test).
+        cmd = ["make", "-C", str(project), "-o", "venv", "check", "VENV=%s" % Path(ROOT, ".venv"), "DAY=%s" % day,
+               "ARGS=%s" % shlex.join(args)]
+        full_env = dict(os.environ, ANSIBLE_NOCOLOR="1", PYTHONDONTWRITEBYTECODE="1", SUDO_DOUBLE_LOG=str(sudo_log),
+                        **(env or {}))
+        result = subprocess.run(cmd, env=full_env, capture_output=True, text=True, timeout=600, check=False)
+        after = _mtimes(project)
+        touched = sorted(name for name in after if before.get(name) != after[name])
+        board = project / "build" / "board" / "check.json"
+        report = json.loads(board.read_text()) if board.exists() else None
+        calls = sudo_log.read_text().splitlines() if sudo_log.exists() else []
+        return result, report, touched, calls
+
+    return run
+
+
+def _rows(report, item):
+    return [row for row in report["rows"] if row["item"] == item]
+
+
+@pytest.mark.skipif(CGROUP_V2, reason="this test is about a host on cgroup v1, as the project's machines are")
+def test_this_machine_is_not_ready_and_nothing_changes(make_check):
+    result, report, touched, calls = make_check(3)
+    out = result.stdout + result.stderr
+    assert result.returncode == 2, out[-3000:]
+    assert touched == ["build/board/check.json"], "the check wrote outside build/board: %s" % touched
+    assert calls == [], "make check called sudo: %s" % calls
+    # One table: a header, then every row of check.json, each with its status.
+    table = out.split("OK / NOT READY", 1)[1].split("TASK [", 1)[0]
+    for row in report["rows"]:
+        assert any(row["item"] in line and line.rstrip().endswith(row["status"]) for line in table.splitlines()), row
+    assert report["verdict"] == "NOT READY"
+    assert "NOT READY for day 3:" in out
+    (cgroup,) = _rows(report, "cgroup")
+    assert cgroup["value"].startswith("v1") and cgroup["status"] == "NOT READY"
+    assert "cgroup on localhost (v1" in out
+    docker_answers = subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
+    (docker,) = _rows(report, "Docker engine")
+    assert docker["status"] == ("OK" if docker_answers else "NOT READY")
+    # The class's numbers, from preflight's capacity estimate, against the host's.
+    (capacity,) = _rows(report, "capacity")
+    assert "1 cluster(s), 4 nodes" in capacity["needed"] and " MiB" in capacity["value"]
+    for item in ("inventory", "host reachable", "disk", "ports", *SYSCTLS, *TOOLS):
+        assert len(_rows(report, item)) == 1, item
+
+
+def test_a_ready_host_gives_a_ready_verdict(make_check, tmp_path):
+    pins = yaml.safe_load(Path(ROOT, "playbooks", "group_vars", "all", "versions.yml").read_text())
+    artifacts = tmp_path / "artifacts"
+    for tool in TOOLS:
+        pin = pins["kubelab_versions"]["toolchain"][tool]
+        path = artifacts / tool / pin["version"] / Path(pin["linux_amd64"]["url"]).name
+        path.parent.mkdir(parents=True)
+        path.write_text("a pinned file stands here\n")
+    (tmp_path / "docker").mkdir()  # the engine's data root
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "docker").symlink_to(DOUBLES / "docker-double")
+    extra = {"toolchain_artifact_dir": str(artifacts), "toolchain_arch": "amd64",
+             "host_prep_sysctls": {k: int(Path("/proc/sys", *k.split(".")).read_text()) for k in SYSCTLS}}
+    result, report, touched, calls = make_check(
+        1, "-e", json.dumps(extra),
+        env={"PATH": "%s:%s" % (tmp_path / "bin", os.environ["PATH"]), "DOCKER_DOUBLE_ROOT": str(tmp_path / "docker")})
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-3000:]
+    assert report["verdict"] == "READY" and "READY for day 1" in out
+    assert [row for row in report["rows"] if row["status"] != "OK"] == []
+    assert _rows(report, "cgroup")[0]["value"] == "v2"
+    assert touched == ["build/board/check.json"] and calls == []
+
