@@ -3,12 +3,12 @@
 import pytest
 
 from ansible_collections.kubelab.core.plugins.module_utils.class_plan import (
-    PlanError,
     capacity_estimate,
     class_plan,
     cluster_ports,
-    kind_config,
 )
+from ansible_collections.kubelab.core.plugins.module_utils.errors import InputError, PlanError
+from ansible_collections.kubelab.core.plugins.module_utils.kind_config import kind_config
 
 IMAGE = "kindest/node:v1.35.8@sha256:" + "0" * 64
 
@@ -60,10 +60,12 @@ def test_extra_workers_are_spread_round_robin():
     ({"prefix": "Lab"}, "kubelab_cluster_prefix"),
     ({"pod_subnet": "10.96.0.0/12"}, "kubelab_pod_subnet"),
     ({"pod_subnet": "not-a-cidr"}, "kubelab_pod_subnet"),
-    ({"port_base": 65530}, "cluster_kind_port_base"),
+    ({"port_base": 65530}, "kubelab_port_base"),
+    ({"port_stride": 2}, "kubelab_port_stride"),
 ])
 def test_bad_shape_names_the_variable(kwargs, variable):
-    with pytest.raises(PlanError) as err:
+    # InputError: PlanError's base, which the name rules (names.check_label) raise.
+    with pytest.raises(InputError) as err:
         class_plan(students("kim", "lee"), **kwargs)
     assert variable in str(err.value)
 
@@ -77,7 +79,7 @@ def test_bad_shape_names_the_variable(kwargs, variable):
     (students("a" * 60), "cluster name"),
 ])
 def test_bad_roster_is_rejected(roster, fragment):
-    with pytest.raises(PlanError) as err:
+    with pytest.raises(InputError) as err:
         class_plan(roster)
     assert fragment in str(err.value)
 

@@ -3,7 +3,7 @@ students CSV read with file and line in every error."""
 
 import pytest
 from ansible_collections.kubelab.core.plugins.filter.inputs import roster_csv, unknown_variables, variables_in
-from ansible_collections.kubelab.core.plugins.module_utils.class_plan import PlanError
+from ansible_collections.kubelab.core.plugins.module_utils.errors import InputError
 
 KNOWN = ["kubelab_workers", "kubelab_zones", "kubelab_students_csv", "kubelab_addons"]
 
@@ -37,9 +37,9 @@ def test_roster_csv_trims_skips_blank_lines_and_keeps_other_columns():
     ("name\n\n", "s.csv has no student"),
 ])
 def test_roster_csv_errors_name_file_and_line(text, message):
-    with pytest.raises(PlanError, match="^kubelab_students_csv: "):
+    with pytest.raises(InputError, match="^kubelab_students_csv: "):
         try:
             roster_csv(text, "s.csv")
-        except PlanError as err:
+        except InputError as err:
             assert message in str(err)
             raise

@@ -238,20 +238,26 @@ def test_skip_real_cluster_checks_only_when_asked():
     {"expect": [{"path": "a", "op": "exists"}]},
 ])
 def test_malformed_checks_raise(bad):
-    with pytest.raises(lc.LabCheckError):
+    with pytest.raises(lc.LabError):
         lc.lab_checks([bad], {"c1": []})
 
 
 def test_duplicate_ids_and_misaligned_list_raise():
     chk = check({"path": "a", "op": "exists"})
-    with pytest.raises(lc.LabCheckError):
+    with pytest.raises(lc.LabError):
         lc.lab_checks([chk, chk], {"c1": []})
-    with pytest.raises(lc.LabCheckError):
+    with pytest.raises(lc.LabError):
         lc.lab_checks([chk], [[], []])
 
 
 def test_filter_module_exposes_the_filter():
-    assert lc.FilterModule().filters()["lab_checks"] is lc.lab_checks
+    from ansible.errors import AnsibleFilterError
+
+    registered = lc.FilterModule().filters()["lab_checks"]
+    assert registered.__wrapped__ is lc.lab_checks
+    # A malformed check reaches Ansible as a one-line filter error, not a traceback.
+    with pytest.raises(AnsibleFilterError, match="^check c1: expect must be a non-empty list$"):
+        registered([{"id": "c1", "expect": []}], {"c1": []})
 
 
 def test_results_keep_check_order():
@@ -267,7 +273,7 @@ def test_length():
     assert res["passed"] is False and "length of endpoints" in res["detail"]
     res = run_one(check({"path": "metadata.generation", "op": "length", "value": 1}), [{"metadata": {"generation": 2}}])
     assert res["passed"] is False and "has no length" in res["detail"]
-    with pytest.raises(lc.LabCheckError):
+    with pytest.raises(lc.LabError):
         lc.lab_checks([check({"path": "endpoints", "op": "length", "cmp": "~", "value": 1})], {"c1": []})
 
 
@@ -282,5 +288,5 @@ def test_registered_loop_result_is_accepted():
     assert [(r["id"], r["passed"]) for r in res] == [("a", True), ("b", False)]
     missing = lc.lab_checks([ok, bad], {"results": [registered["results"][0]]})
     assert missing[1]["passed"] is False and "nothing was fetched" in missing[1]["detail"]
-    with pytest.raises(lc.LabCheckError):
+    with pytest.raises(lc.LabError):
         lc.lab_checks([ok], {"results": [{"resources": []}]})

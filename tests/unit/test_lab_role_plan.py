@@ -68,7 +68,7 @@ def test_known_labs_are_the_directories_with_a_lab_yml():
 
 
 def test_an_unknown_lab_names_the_known_ones():
-    with pytest.raises(lab_plan.LabPlanError) as err:
+    with pytest.raises(lab_plan.LabError) as err:
         lab_plan.lab_load(LABS_DIR, "nope")
     assert "unknown lab 'nope'" in str(err.value)
     assert "w2d3-ecommerce" in str(err.value)
@@ -76,7 +76,7 @@ def test_an_unknown_lab_names_the_known_ones():
 
 def test_a_missing_manifest_file_is_an_error(tmp_path):
     labs_dir = write_lab(tmp_path, mini_lab(), {"00-ns.yaml": [NS]})
-    with pytest.raises(lab_plan.LabPlanError, match="10-app.yaml, which does not exist"):
+    with pytest.raises(lab_plan.LabError, match="10-app.yaml, which does not exist"):
         lab_plan.lab_load(labs_dir, "w9d9-mini")
 
 
@@ -137,7 +137,7 @@ def test_namespace_tenancy_refuses_what_students_would_share(tmp_path, doc, prob
     loaded = lab_plan.lab_load(labs_dir, "w9d9-mini")
     problems = lab_plan.lab_tenancy_problems(loaded, SHARED)
     assert len(problems) == 1 and problem in problems[0]
-    with pytest.raises(lab_plan.LabPlanError, match="cannot run in namespace tenancy"):
+    with pytest.raises(lab_plan.LabError, match="cannot run in namespace tenancy"):
         lab_plan.lab_instances(loaded, "namespace", ["kim"], shared_namespaces=SHARED)
     assert lab_plan.lab_instances(loaded, "cluster", ["kim"], shared_namespaces=SHARED)
 
@@ -183,7 +183,7 @@ def test_reset_objects_follow_the_students_namespaces(tmp_path):
 
 
 def test_too_long_namespace_names_are_refused(mini):
-    with pytest.raises(lab_plan.LabPlanError, match="longer than 63"):
+    with pytest.raises(lab_plan.LabError, match="longer than 63"):
         lab_plan.lab_instances(mini, "namespace", ["s" * 60], shared_namespaces=SHARED)
 
 
@@ -198,7 +198,7 @@ def test_secret_objects_group_keys_and_type_tls():
     assert db["type"] == "Opaque" and db["data"] == {"password": b64("p"), "token": b64("t")}
     assert db["metadata"]["namespace"] == "a" and db["metadata"]["name"] == "db"
     assert tls["type"] == "kubernetes.io/tls" and tls["data"] == {"tls.crt": b64("CRT"), "tls.key": b64("KEY")}
-    with pytest.raises(lab_plan.LabPlanError, match="no generated value"):
+    with pytest.raises(lab_plan.LabError, match="no generated value"):
         lab_plan.lab_secret_objects(generated, {})
 
 

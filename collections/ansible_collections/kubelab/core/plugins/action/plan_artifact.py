@@ -1,4 +1,5 @@
-# -*- coding: utf-8 -*-
+# Copyright: kubelab contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Action plugin for kubelab.core.plan_artifact: plans live on the controller, so write them in-process.
 
 Running the module through the connection would start one Python process per artifact; a day renders

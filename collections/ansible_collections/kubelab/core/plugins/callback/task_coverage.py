@@ -1,4 +1,5 @@
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: kubelab contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Records which tasks executed, for the project's task coverage (scripts/task_coverage.py)."""
 
 from __future__ import annotations

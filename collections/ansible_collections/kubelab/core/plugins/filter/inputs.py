@@ -1,4 +1,5 @@
-# -*- coding: utf-8 -*-
+# Copyright: kubelab contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Input hygiene filters for preflight: misspelled variables and the students CSV."""
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ import glob
 import io
 import re
 
-from ansible_collections.kubelab.core.plugins.module_utils.class_plan import PlanError, check_label
-from ansible_collections.kubelab.core.plugins.module_utils.filter_errors import plain_errors
+from ansible_collections.kubelab.core.plugins.module_utils.errors import InputError, filters
+from ansible_collections.kubelab.core.plugins.module_utils.names import check_label
 
 
 def variables_in(patterns, prefix="kubelab_"):
@@ -44,26 +45,26 @@ def roster_csv(text, path):
     reader = csv.DictReader(io.StringIO(text), skipinitialspace=True)
     header = [(cell or "").strip() for cell in (reader.fieldnames or [])]
     if "name" not in header:
-        raise PlanError("kubelab_students_csv: %s line 1: the header %r has no 'name' column; the first line must be "
+        raise InputError("kubelab_students_csv: %s line 1: the header %r has no 'name' column; the first line must be "
                         "name[,other columns]" % (path, ",".join(header)))
     reader.fieldnames = header
     rows, seen = [], {}
     for row in reader:
         line = reader.line_num
         if None in row:
-            raise PlanError("kubelab_students_csv: %s line %d: more cells than the header has columns (%s)"
+            raise InputError("kubelab_students_csv: %s line %d: more cells than the header has columns (%s)"
                             % (path, line, ",".join(header)))
         row = {key: (value or "").strip() for key, value in row.items()}
         if not any(row.values()):
             continue
         check_label(row["name"], "kubelab_students_csv: %s line %d" % (path, line), "student name")
         if row["name"] in seen:
-            raise PlanError("kubelab_students_csv: %s line %d: student %r is already on line %d; student names must "
+            raise InputError("kubelab_students_csv: %s line %d: student %r is already on line %d; student names must "
                             "be unique" % (path, line, row["name"], seen[row["name"]]))
         seen[row["name"]] = line
         rows.append(row)
     if not rows:
-        raise PlanError("kubelab_students_csv: %s has no student: add one name per line under the 'name' header"
+        raise InputError("kubelab_students_csv: %s has no student: add one name per line under the 'name' header"
                         % path)
     return rows
 
@@ -72,8 +73,8 @@ class FilterModule:
     """kubelab input filters."""
 
     def filters(self):
-        return {
+        return filters({
             "unknown_variables": unknown_variables,
             "variables_in": variables_in,
-            "roster_csv": plain_errors(PlanError)(roster_csv),
-        }
+            "roster_csv": roster_csv,
+        })

@@ -1,4 +1,5 @@
-# -*- coding: utf-8 -*-
+# Copyright: kubelab contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """The kubeadm provider's filters: inventory groups to planned nodes, and the kubeadm configs per node.
 
 For kubeadm the nodes are the inventory's hosts: groups `kubeadm_control_plane` and `kubeadm_workers`, and one
@@ -13,17 +14,12 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.kubelab.core.plugins.module_utils.filter_errors import plain_errors
+from ansible_collections.kubelab.core.plugins.module_utils.errors import KubeadmInventoryError, filters
+from ansible_collections.kubelab.core.plugins.module_utils.names import REGION_LABEL, ZONE_LABEL
 
-ZONE_LABEL = "topology.kubernetes.io/zone"
-REGION_LABEL = "topology.kubernetes.io/region"
 KUBEADM_API = "kubeadm.k8s.io/v1beta4"
 CONTROL_PLANE_GROUP = "kubeadm_control_plane"
 WORKER_GROUP = "kubeadm_workers"
-
-
-class KubeadmInventoryError(ValueError):
-    """The inventory does not describe a buildable cluster; the message names the host or group and the fix."""
 
 
 def default_zone_groups(zones):
@@ -294,11 +290,10 @@ class FilterModule:
     """kubeadm provider filters."""
 
     def filters(self):
-        return {name: plain_errors(KubeadmInventoryError)(func) for name, func in (
-            ("kubeadm_inventory_problems", inventory_problems),
-            ("kubeadm_nodes", kubeadm_nodes),
-            ("kubeadm_config", kubeadm_config),
-            ("kubeadm_api_endpoint", api_endpoint),
-            ("kube_vip_manifest", kube_vip_manifest),
-            ("kubeadm_join_secrets", join_secrets),
-        )}
+        return filters({
+            "kubeadm_inventory_problems": inventory_problems,
+            "kubeadm_nodes": kubeadm_nodes,
+            "kubeadm_config": kubeadm_config,
+            "kube_vip_manifest": kube_vip_manifest,
+            "kubeadm_join_secrets": join_secrets,
+        })

@@ -1,6 +1,5 @@
-# -*- coding: utf-8 -*-
 # Copyright: kubelab contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Evaluate a lab's declarative checks against resources fetched from the cluster.
 
 The lab role fetches, for every check, the objects its ``resource`` reference selects
@@ -9,9 +8,7 @@ then decides every check without talking to the cluster, so it is pure and unit-
 The format of a check is documented in labs/README.md and labs/lab.schema.json.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
+from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: lab_checks
@@ -66,7 +63,9 @@ _value:
 
 import re
 
-ZONE_LABEL = "topology.kubernetes.io/zone"
+from ansible_collections.kubelab.core.plugins.module_utils.errors import LabError, filters
+from ansible_collections.kubelab.core.plugins.module_utils.names import ZONE_LABEL
+
 COMPARE_OPS = ("==", "!=", ">=", "<=", ">", "<")
 PATH_OPS = COMPARE_OPS + ("exists", "absent", "contains", "length")
 AGGREGATE_OPS = ("count", "distinct_zones")
@@ -84,30 +83,26 @@ _SEGMENT = re.compile(r"""
 """, re.VERBOSE)
 
 
-class LabCheckError(ValueError):
-    """A check is malformed (unknown operator, unparsable path, ...)."""
-
-
 def parse_path(path):
     """Split a path into segments: ('key', str) | ('index', int) | ('filter', key, value)."""
     if not isinstance(path, str) or not path.strip():
-        raise LabCheckError("path must be a non-empty string, got %r" % (path,))
+        raise LabError("path must be a non-empty string, got %r" % (path,))
     segments = []
     pos = 0
     expect_key = True
     while pos < len(path):
         m = _SEGMENT.match(path, pos)
         if not m or m.end() == pos:
-            raise LabCheckError("cannot parse path %r at offset %d" % (path, pos))
+            raise LabError("cannot parse path %r at offset %d" % (path, pos))
         pos = m.end()
         if m.group("dot"):
             if expect_key:
-                raise LabCheckError("empty segment in path %r" % path)
+                raise LabError("empty segment in path %r" % path)
             expect_key = True
             continue
         if m.group("key") is not None:
             if not expect_key:
-                raise LabCheckError("missing '.' before %r in path %r" % (m.group("key"), path))
+                raise LabError("missing '.' before %r in path %r" % (m.group("key"), path))
             segments.append(("key", m.group("key")))
         elif m.group("dq") is not None or m.group("sq") is not None:
             segments.append(("key", m.group("dq") if m.group("dq") is not None else m.group("sq")))
@@ -117,7 +112,7 @@ def parse_path(path):
             segments.append(("filter", m.group("fkey"), m.group("fval").strip("\"'")))
         expect_key = False
     if expect_key:
-        raise LabCheckError("path %r ends with '.'" % path)
+        raise LabError("path %r ends with '.'" % path)
     return segments
 
 
@@ -234,32 +229,32 @@ def _zone_of(obj, nodes_by_name):
 
 
 def validate_check(check):
-    """Raise LabCheckError when a check is malformed."""
+    """Raise LabError when a check is malformed."""
     if not isinstance(check, dict) or not check.get("id"):
-        raise LabCheckError("every check needs an id: %r" % (check,))
+        raise LabError("every check needs an id: %r" % (check,))
     expect = check.get("expect")
     if not isinstance(expect, list) or not expect:
-        raise LabCheckError("check %s: expect must be a non-empty list" % check["id"])
+        raise LabError("check %s: expect must be a non-empty list" % check["id"])
     for exp in expect:
         if not isinstance(exp, dict) or exp.get("op") not in ALL_OPS:
-            raise LabCheckError("check %s: unknown op in %r (known: %s)" % (check["id"], exp, ", ".join(ALL_OPS)))
+            raise LabError("check %s: unknown op in %r (known: %s)" % (check["id"], exp, ", ".join(ALL_OPS)))
         if exp["op"] in PATH_OPS:
             parse_path(exp.get("path"))
             if exp["op"] not in ("exists", "absent") and "value" not in exp:
-                raise LabCheckError("check %s: op %s needs a value" % (check["id"], exp["op"]))
+                raise LabError("check %s: op %s needs a value" % (check["id"], exp["op"]))
             if exp["op"] == "length" and exp.get("cmp", "==") not in COMPARE_OPS:
-                raise LabCheckError("check %s: cmp must be one of %s" % (check["id"], ", ".join(COMPARE_OPS)))
+                raise LabError("check %s: cmp must be one of %s" % (check["id"], ", ".join(COMPARE_OPS)))
         else:
             if "value" not in exp:
-                raise LabCheckError("check %s: op %s needs a value" % (check["id"], exp["op"]))
+                raise LabError("check %s: op %s needs a value" % (check["id"], exp["op"]))
             if exp.get("cmp", "==") not in COMPARE_OPS:
-                raise LabCheckError("check %s: cmp must be one of %s" % (check["id"], ", ".join(COMPARE_OPS)))
+                raise LabError("check %s: cmp must be one of %s" % (check["id"], ", ".join(COMPARE_OPS)))
             if exp.get("where") is not None:
                 validate_check({"id": check["id"], "expect": [exp["where"]]})
                 if exp["where"].get("op") not in PATH_OPS:
-                    raise LabCheckError("check %s: where must use a path op" % check["id"])
+                    raise LabError("check %s: where must use a path op" % check["id"])
         if exp.get("match", "all") not in ("all", "any"):
-            raise LabCheckError("check %s: match must be all or any" % check["id"])
+            raise LabError("check %s: match must be all or any" % check["id"])
 
 
 def evaluate_check(check, resources, nodes=None):
@@ -318,30 +313,30 @@ def _resources_of(value):
         return [value]
     if isinstance(value, list):
         return value
-    raise LabCheckError("fetched objects must be a list or a k8s_info result, got %s" % type(value).__name__)
+    raise LabError("fetched objects must be a list or a k8s_info result, got %s" % type(value).__name__)
 
 
 def lab_checks(checks, fetched, nodes=None, skip_real_cluster=False):
     """Evaluate every check; see DOCUMENTATION."""
     if not isinstance(checks, list):
-        raise LabCheckError("checks must be a list")
+        raise LabError("checks must be a list")
     if isinstance(fetched, dict) and isinstance(fetched.get("results"), list):
         # A registered loop of k8s_info over the checks: each result carries its check as "item".
         by_id = {}
         for res in fetched["results"]:
             item = res.get("item") if isinstance(res, dict) else None
             if not isinstance(item, dict) or "id" not in item:
-                raise LabCheckError("a loop result has no check as its item")
+                raise LabError("a loop result has no check as its item")
             by_id[item["id"]] = res
         fetched = by_id
     if isinstance(fetched, list) and len(fetched) != len(checks):
-        raise LabCheckError("fetched has %d entries for %d checks" % (len(fetched), len(checks)))
+        raise LabError("fetched has %d entries for %d checks" % (len(fetched), len(checks)))
     if not isinstance(fetched, (list, dict)):
-        raise LabCheckError("fetched must be a dict keyed by check id or a list aligned with checks")
+        raise LabError("fetched must be a dict keyed by check id or a list aligned with checks")
     ids = [c.get("id") for c in checks if isinstance(c, dict)]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
-        raise LabCheckError("duplicate check ids: %s" % ", ".join(map(str, dupes)))
+        raise LabError("duplicate check ids: %s" % ", ".join(map(str, dupes)))
     out = []
     for pos, check in enumerate(checks):
         validate_check(check)
@@ -361,8 +356,8 @@ def lab_checks(checks, fetched, nodes=None, skip_real_cluster=False):
     return out
 
 
-class FilterModule(object):
+class FilterModule:
     """kubelab lab check filters."""
 
     def filters(self):
-        return {"lab_checks": lab_checks}
+        return filters({"lab_checks": lab_checks})

@@ -1,6 +1,5 @@
-# -*- coding: utf-8 -*-
 # Copyright: kubelab contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Filters of the lab role: load a lab from labs/<id>/ and expand it into what one cluster gets.
 
 Pure Python (plus reading the lab's own files in lab_load), unit-tested in tests/unit/test_lab_role_plan.py.
@@ -16,7 +15,7 @@ Pure Python (plus reading the lab's own files in lab_load), unit-tested in tests
 - lab_fetch_failures(results, fetched): mark non-skipped check results whose objects could not be read.
 """
 
-from __future__ import absolute_import, division, print_function
+from __future__ import annotations
 
 import copy
 import glob
@@ -25,10 +24,8 @@ import re
 
 import yaml
 
-try:
-    from ansible.errors import AnsibleFilterError
-except ImportError:  # pragma: no cover - unit tests run without Ansible's error classes too
-    AnsibleFilterError = ValueError
+from ansible_collections.kubelab.core.plugins.module_utils.errors import LabError, filters
+from ansible_collections.kubelab.core.plugins.module_utils.names import NAME_LABEL, STUDENT_LABEL
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 # Kinds that are not namespaced (the ones labs or add-ons may plausibly carry). A shared cluster cannot hold
@@ -40,12 +37,6 @@ CLUSTER_SCOPED_KINDS = frozenset((
     "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "APIService", "VolumeSnapshotClass",
     "VolumeSnapshotContent", "ClusterIssuer", "ClusterSecretStore",
 ))
-STUDENT_LABEL = "kubelab.dev/student"
-NAME_LABEL = "kubernetes.io/metadata.name"
-
-
-class LabPlanError(AnsibleFilterError):
-    """A lab cannot be loaded or expanded; the message says what to fix."""
 
 
 def lab_known(labs_dir):
@@ -58,24 +49,24 @@ def lab_load(labs_dir, lab_id):
     lab_dir = os.path.join(str(labs_dir), str(lab_id))
     path = os.path.join(lab_dir, "lab.yml")
     if not os.path.isfile(path):
-        raise LabPlanError("unknown lab %r; known labs: %s" % (lab_id, ", ".join(lab_known(labs_dir)) or "none"))
+        raise LabError("unknown lab %r; known labs: %s" % (lab_id, ", ".join(lab_known(labs_dir)) or "none"))
     with open(path, encoding="utf-8") as handle:
         lab = yaml.safe_load(handle)
     if not isinstance(lab, dict) or lab.get("id") != lab_id:
-        raise LabPlanError("%s: id must be %r (the directory name), found %r"
-                           % (path, lab_id, lab.get("id") if isinstance(lab, dict) else lab))
+        raise LabError("%s: id must be %r (the directory name), found %r"
+                       % (path, lab_id, lab.get("id") if isinstance(lab, dict) else lab))
     manifests = {}
     for name in lab.get("manifests") or []:
         mpath = os.path.join(lab_dir, "manifests", name)
         if not os.path.isfile(mpath):
-            raise LabPlanError("lab %s lists manifests/%s, which does not exist" % (lab_id, name))
+            raise LabError("lab %s lists manifests/%s, which does not exist" % (lab_id, name))
         with open(mpath, encoding="utf-8") as handle:
             docs = [d for d in yaml.safe_load_all(handle) if d]
         for doc in docs:
             if not isinstance(doc, dict) or not doc.get("kind") or not doc.get("apiVersion") \
                     or not (doc.get("metadata") or {}).get("name"):
-                raise LabPlanError("lab %s manifests/%s: every document needs apiVersion, kind and metadata.name"
-                                   % (lab_id, name))
+                raise LabError("lab %s manifests/%s: every document needs apiVersion, kind and metadata.name"
+                               % (lab_id, name))
         manifests[name] = docs
     return {"lab": lab, "manifests": manifests}
 
@@ -120,7 +111,7 @@ def lab_tenancy_problems(loaded, shared_namespaces=()):
     return problems
 
 
-class _Rewriter(object):
+class _Rewriter:
     """Rewrites one lab copy: placeholders everywhere; in namespace tenancy, namespaces and host names."""
 
     def __init__(self, owned, prefix, replacements, hosts):
@@ -197,22 +188,22 @@ def lab_instances(loaded, tenancy="cluster", students=None, replacements=None, s
     lab_id = lab["id"]
     names = _names(students)
     if tenancy not in ("cluster", "namespace"):
-        raise LabPlanError("tenancy must be cluster or namespace, got %r" % (tenancy,))
+        raise LabError("kubelab_tenancy: %r must be cluster or namespace" % (tenancy,))
     if tenancy == "namespace":
         problems = lab_tenancy_problems(loaded, shared_namespaces)
         if problems:
-            raise LabPlanError("lab %s cannot run in namespace tenancy: %s. Run it with kubelab_tenancy=cluster."
-                               % (lab_id, "; ".join(problems)))
+            raise LabError("lab %s cannot run in namespace tenancy: %s. Run it with kubelab_tenancy=cluster."
+                           % (lab_id, "; ".join(problems)))
         if not names:
-            raise LabPlanError("namespace tenancy needs at least one student")
+            raise LabError("kubelab_students: namespace tenancy needs at least one student")
         # lab.yml tenancy.shared_namespaces: one instructor-owned copy for the class (student None), not one each.
         class_shared = set((lab.get("tenancy") or {}).get("shared_namespaces") or [])
         copies = ([(None, "")] if class_shared else []) + [(n, n + "-") for n in names]
         too_long = sorted("%s-%s" % (n, ns) for n in names for ns in lab_owned_namespaces(loaded)
                           if ns not in class_shared and len(n) + 1 + len(ns) > 63)
         if too_long:
-            raise LabPlanError("lab %s: the namespace names %s are longer than 63 characters; use shorter student names"
-                               % (lab_id, ", ".join(too_long)))
+            raise LabError("lab %s: the namespace names %s are longer than 63 characters; use shorter student names"
+                           % (lab_id, ", ".join(too_long)))
     else:
         copies, class_shared = [(None, "")], set()
     owned = [ns for ns in lab_owned_namespaces(loaded) if ns not in class_shared]
@@ -337,7 +328,7 @@ def lab_secret_objects(generated, values):
         ident = "%s/%s" % (g["namespace"], g["secret"])
         entry = values.get("%s/%s" % (ident, g["key"]))
         if entry is None:
-            raise LabPlanError("no generated value for %s key %s" % (ident, g["key"]))
+            raise LabError("no generated value for %s key %s" % (ident, g["key"]))
         secret = secrets.setdefault(ident, {
             "apiVersion": "v1", "kind": "Secret",
             "metadata": {"name": g["secret"], "namespace": g["namespace"],
@@ -377,19 +368,18 @@ def lab_table(results):
     return lines
 
 
-class FilterModule(object):
+class FilterModule:
     """Filters of the lab role."""
 
     def filters(self):
-        return {
+        return filters({
             "lab_known": lab_known,
             "lab_load": lab_load,
             "lab_tenancy_problems": lab_tenancy_problems,
-            "lab_owned_namespaces": lab_owned_namespaces,
             "lab_images": lab_images,
             "lab_instances": lab_instances,
             "lab_plan_artifacts": lab_plan_artifacts,
             "lab_secret_objects": lab_secret_objects,
             "lab_fetch_failures": lab_fetch_failures,
             "lab_table": lab_table,
-        }
+        })

@@ -1,14 +1,12 @@
-# -*- coding: utf-8 -*-
+# Copyright: kubelab contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Filters of the registry_cache role: one cache per upstream and the containerd hosts.toml that uses it."""
 
 from __future__ import annotations
 
 import re
 
-try:
-    from ansible.errors import AnsibleFilterError
-except ImportError:  # pragma: no cover
-    AnsibleFilterError = ValueError
+from ansible_collections.kubelab.core.plugins.module_utils.errors import InputError, filters
 
 REGISTRY_HOST = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]+)?$")
 
@@ -19,13 +17,13 @@ def registry_cache_plan(upstreams, prefix="kubelab-cache", port=5000):
     for position, upstream in enumerate(upstreams):
         name, remote = upstream.get("name"), upstream.get("remote")
         if not isinstance(name, str) or not REGISTRY_HOST.match(name):
-            raise AnsibleFilterError("registry_cache_upstreams[%d].name: %r is not a registry host (e.g. docker.io)"
-                                     % (position, name))
+            raise InputError("registry_cache_upstreams[%d].name: %r is not a registry host (e.g. docker.io)"
+                             % (position, name))
         if not isinstance(remote, str) or not remote.startswith("https://"):
-            raise AnsibleFilterError("registry_cache_upstreams[%d].remote: %r must be an https:// URL"
-                                     % (position, remote))
+            raise InputError("registry_cache_upstreams[%d].remote: %r must be an https:// URL"
+                             % (position, remote))
         if name in seen:
-            raise AnsibleFilterError("registry_cache_upstreams: %s appears twice; one cache per upstream" % name)
+            raise InputError("registry_cache_upstreams: %s appears twice; one cache per upstream" % name)
         seen.add(name)
         container = "%s-%s" % (prefix, re.sub(r"[.:]", "-", name))
         endpoint = "http://%s:%d" % (container, port)
@@ -46,4 +44,4 @@ class FilterModule:
     """Filters of the registry_cache role."""
 
     def filters(self):
-        return {"registry_cache_plan": registry_cache_plan}
+        return filters({"registry_cache_plan": registry_cache_plan})

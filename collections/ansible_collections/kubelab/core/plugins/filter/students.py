@@ -1,4 +1,5 @@
-# -*- coding: utf-8 -*-
+# Copyright: kubelab contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Filters of the students role: tenancy objects, access entries, kubeconfigs and the class overview.
 
 Pure functions (no I/O), so tests/unit/test_students*.py call them directly and the role renders every
@@ -9,17 +10,11 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 
-try:
-    from ansible.errors import AnsibleFilterError
-except ImportError:  # pragma: no cover - the unit tests run with ansible-core installed
-    AnsibleFilterError = ValueError
+from ansible_collections.kubelab.core.plugins.module_utils.errors import InputError, filters
+from ansible_collections.kubelab.core.plugins.module_utils.names import DNS1123_LABEL, NAME_LABEL, STUDENT_LABEL
 
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-STUDENT_LABEL = "kubelab.dev/student"
 MANAGED_LABEL = "app.kubernetes.io/managed-by"
-NAME_LABEL = "kubernetes.io/metadata.name"
 ENFORCE = "pod-security.kubernetes.io/enforce"
 
 # A namespaced "edit"-like role: workloads, config, networking inside the namespace; never RBAC, quotas,
@@ -53,7 +48,7 @@ NOT_STUDENT_NAMESPACES = {"matchExpressions": [{"key": STUDENT_LABEL, "operator"
 
 
 def _fail(message):
-    raise AnsibleFilterError(message)
+    raise InputError(message)
 
 
 def _name(student):
@@ -371,12 +366,11 @@ class FilterModule:
     """Filters of the students role."""
 
     def filters(self):
-        return {
+        return filters({
             "students_check": students_check,
             "students_tenancy_objects": students_tenancy_objects,
             "students_access": students_access,
-            "students_jwt_claims": students_jwt_claims,
             "students_token_current": students_token_current,
             "students_kubeconfig": students_kubeconfig,
             "students_overview": students_overview,
-        }
+        })

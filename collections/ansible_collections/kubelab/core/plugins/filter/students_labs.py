@@ -1,4 +1,5 @@
-# -*- coding: utf-8 -*-
+# Copyright: kubelab contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """What namespace tenancy needs to know about the day's labs, read from labs/<id>/lab.yml and its manifests.
 
 - students_lab_facts(labs_dir, lab_ids, tenancy): the namespaces each student gets a copy of (with the Pod
@@ -18,6 +19,8 @@ import re
 
 import yaml
 
+from ansible_collections.kubelab.core.plugins.module_utils.errors import LabError, filters
+
 ENFORCE = "pod-security.kubernetes.io/enforce"
 VAULT_INJECT = "vault.hashicorp.com/agent-inject"
 # The Vault agent injector's own defaults when a pod does not set vault.hashicorp.com/agent-requests-*.
@@ -31,7 +34,7 @@ def students_quantity(value, unit):
     """'250m' -> 250 (unit 'm'); '1' -> 1000; '64Mi' -> 64 (unit 'Mi'); '1G' -> 953.67 (unit 'Mi')."""
     match = _QUANTITY.match(str(value).strip())
     if not match:
-        raise ValueError("not a Kubernetes quantity: %r" % (value,))
+        raise LabError("not a Kubernetes quantity: %r (a lab's resource requests, e.g. 250m or 64Mi)" % (value,))
     amount = float(match.group(1)) * _SUFFIX[match.group(2) or ""]
     return amount * 1000 if unit == "m" else amount / 2 ** 20
 
@@ -118,4 +121,4 @@ class FilterModule:
     """Lab facts of the students role."""
 
     def filters(self):
-        return {"students_lab_facts": students_lab_facts, "students_quantity": students_quantity}
+        return filters({"students_lab_facts": students_lab_facts})

@@ -1,4 +1,5 @@
-# -*- coding: utf-8 -*-
+# Copyright: kubelab contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """The class plan: students and a cluster shape in, the clusters to build out.
 
 Pure functions, no Ansible imports, so the filters, the benchmarks and the tests share one implementation.
@@ -8,27 +9,15 @@ Every error names the inventory variable at fault and how to fix it.
 from __future__ import annotations
 
 import ipaddress
-import re
 
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-ZONE_LABEL = "topology.kubernetes.io/zone"
-REGION_LABEL = "topology.kubernetes.io/region"
+from ansible_collections.kubelab.core.plugins.module_utils.errors import PlanError
+from ansible_collections.kubelab.core.plugins.module_utils.names import DNS1123_LABEL_MAX, ZONES, check_label
+
 # kind names node containers <cluster>-control-plane<N> / <cluster>-worker<N>; they must stay DNS labels.
 LONGEST_NODE_SUFFIX = len("-control-plane99")
-MAX_CLUSTER_NAME = 63 - LONGEST_NODE_SUFFIX
+MAX_CLUSTER_NAME = DNS1123_LABEL_MAX - LONGEST_NODE_SUFFIX
 TENANCIES = ("cluster", "namespace")
 PROVIDERS = ("kind", "kubeadm", "existing")
-
-
-class PlanError(ValueError):
-    """Bad input: the message names the variable and the fix."""
-
-
-def check_label(value, variable, what="name", max_len=63):
-    if not isinstance(value, str) or not DNS1123_LABEL.match(value) or len(value) > max_len:
-        raise PlanError(
-            "%s: %r is not a valid %s: use a DNS-1123 label (lowercase letters, digits and '-', starting and "
-            "ending with a letter or digit, at most %d characters)" % (variable, value, what, max_len))
 
 
 def student_names(students):
@@ -87,7 +76,7 @@ def class_plan(students, prefix="kubelab", tenancy="cluster", provider="kind", z
                port_base=20000, port_stride=10, build_dir="build", api_address="127.0.0.1",
                docker_host="localhost", plan_root=None):
     """The clusters to build: one per student (cluster tenancy) or one shared (namespace tenancy)."""
-    zones = list(zones) if zones is not None else ["zone-a", "zone-b", "zone-c"]
+    zones = list(zones if zones is not None else ZONES)
     if tenancy not in TENANCIES:
         raise PlanError("kubelab_tenancy: %r must be one of %s" % (tenancy, ", ".join(TENANCIES)))
     if provider not in PROVIDERS:
@@ -100,7 +89,7 @@ def class_plan(students, prefix="kubelab", tenancy="cluster", provider="kind", z
     check_shape(zones, control_planes, workers, pod_subnet, service_subnet)
     names = student_names(students)
     if not isinstance(port_base, int) or not isinstance(port_stride, int) or port_stride < 3 or port_base < 1024:
-        raise PlanError("cluster_kind_port_base/stride: %r/%r: the base must be >= 1024 and the stride >= 3 "
+        raise PlanError("kubelab_port_base/kubelab_port_stride: %r/%r: the base must be >= 1024 and the stride >= 3 "
                         "(API, HTTP and HTTPS ports per cluster)" % (port_base, port_stride))
 
     groups = [(n, [n]) for n in names] if tenancy == "cluster" else [("shared", names)]
@@ -110,8 +99,8 @@ def class_plan(students, prefix="kubelab", tenancy="cluster", provider="kind", z
         check_label(name, "kubelab_cluster_prefix + student name", "cluster name", MAX_CLUSTER_NAME)
         base = port_base + index * port_stride
         if base + 2 > 65535:
-            raise PlanError("cluster_kind_port_base: %d clusters from port %d run past 65535; lower the base "
-                            "or the stride" % (len(groups), port_base))
+            raise PlanError("kubelab_port_base: %d clusters from port %d run past 65535; lower kubelab_port_base "
+                            "or kubelab_port_stride" % (len(groups), port_base))
         clusters.append({
             "name": name,
             "index": index,
@@ -134,60 +123,6 @@ def class_plan(students, prefix="kubelab", tenancy="cluster", provider="kind", z
             "kubeconfig": "%s/clusters/%s/kubeconfig" % (build_dir, name),
         })
     return clusters
-
-
-def kind_config(cluster, node_image, registry_config_dir="", api_listen_address="127.0.0.1", ingress=True):
-    """The kind Cluster config (kind.x-k8s.io/v1alpha4) for one planned cluster, as a dict.
-
-    Zones and the region are per-node `labels:` (kubelet node labels in the NodeRestriction allowed set),
-    not versioned kubeadm patches, so the config survives kind's move from kubeadm v1beta3 to v1beta4.
-    """
-    if "@sha256:" not in node_image:
-        raise PlanError("kubelab_versions.kind_node_image: %r must be pinned by digest (image:tag@sha256:...); "
-                        "kind node images are built for one kind release" % node_image)
-    nodes = []
-    for position, node in enumerate(cluster["nodes"]):
-        entry = {
-            "role": node["role"],
-            "image": node_image,
-            "labels": {ZONE_LABEL: node["zone"], REGION_LABEL: cluster["region"]},
-        }
-        if ingress and position == 0:
-            # ingress-nginx's kind setup: the controller runs where ingress-ready=true and binds hostPorts 80/443.
-            entry["labels"]["ingress-ready"] = "true"
-            entry["extraPortMappings"] = [
-                {"containerPort": 80, "hostPort": cluster["http_port"], "listenAddress": api_listen_address,
-                 "protocol": "TCP"},
-                {"containerPort": 443, "hostPort": cluster["https_port"], "listenAddress": api_listen_address,
-                 "protocol": "TCP"},
-            ]
-        if registry_config_dir:
-            # Pull-through caches: one hosts.toml per upstream. kind node images since v0.27 already set
-            # containerd's config_path to /etc/containerd/certs.d, so mounting the files is all it takes.
-            entry["extraMounts"] = [{"hostPath": registry_config_dir, "containerPath": "/etc/containerd/certs.d",
-                                     "readOnly": True}]
-        nodes.append(entry)
-    config = {
-        "kind": "Cluster",
-        "apiVersion": "kind.x-k8s.io/v1alpha4",
-        "name": cluster["name"],
-        "networking": {
-            # The CNI role installs Calico (or Cilium), which enforces NetworkPolicy; kindnet does not.
-            "disableDefaultCNI": True,
-            "podSubnet": cluster["pod_subnet"],
-            "serviceSubnet": cluster["service_subnet"],
-            "apiServerAddress": api_listen_address,
-            "apiServerPort": cluster["api_port"],
-        },
-        "nodes": nodes,
-    }
-    if cluster["api_address"] not in ("127.0.0.1", "localhost", api_listen_address):
-        # Students reach the API at the instructor's address: the serving certificate must name it.
-        config["kubeadmConfigPatches"] = [
-            "kind: ClusterConfiguration\napiServer:\n  certSANs:\n    - %s\n    - 127.0.0.1\n    - localhost\n"
-            % cluster["api_address"]
-        ]
-    return config
 
 
 def capacity_estimate(clusters, addons, footprints):

@@ -1,4 +1,5 @@
-# -*- coding: utf-8 -*-
+# Copyright: kubelab contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Provider `existing`: what preflight must know about a cluster kubelab did not create, and what is wrong with it.
 
 problems() is pure (facts in, messages out) so the rules are unit-tested without a cluster; the module
@@ -12,7 +13,9 @@ import gzip
 import json
 import re
 
-ZONE_LABEL = "topology.kubernetes.io/zone"
+from ansible_collections.kubelab.core.plugins.module_utils.errors import InputError
+from ansible_collections.kubelab.core.plugins.module_utils.names import ZONE_LABEL
+
 DEFAULT_CLASS_ANNOTATIONS = ("storageclass.kubernetes.io/is-default-class",
                              "storageclass.beta.kubernetes.io/is-default-class")
 
@@ -107,7 +110,7 @@ def kubeconfig_context(kubeconfig, context=""):
     name = context or kubeconfig.get("current-context", "")
     chosen = [c for c in kubeconfig.get("contexts") or [] if c.get("name") == name]
     if not chosen:
-        raise ValueError("cluster_existing_context: %r is not a context of the kubeconfig (it has: %s)" % (
+        raise InputError("cluster_existing_context: %r is not a context of the kubeconfig (it has: %s)" % (
             name, ", ".join(c.get("name", "?") for c in kubeconfig.get("contexts") or []) or "none"))
     ctx = chosen[0]["context"]
     return {"apiVersion": "v1", "kind": "Config", "current-context": name, "preferences": {},
@@ -122,5 +125,5 @@ def api_endpoint(kubeconfig, context=""):
     server = config["clusters"][0]["cluster"]["server"] if config["clusters"] else ""
     found = re.match(r"^(https?)://(\[[^\]]+\]|[^:/]+)(?::(\d+))?", server)
     if not found:
-        raise ValueError("cluster_existing_kubeconfig: the context's cluster has no server URL (%r)" % server)
+        raise InputError("cluster_existing_kubeconfig: the context's cluster has no server URL (%r)" % server)
     return found.group(2), int(found.group(3) or (443 if found.group(1) == "https" else 80))

@@ -1,4 +1,5 @@
-# -*- coding: utf-8 -*-
+# Copyright: kubelab contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Placement: which Docker host runs each planned cluster, and in which port slot.
 
 Pure functions, no Ansible imports (the class_plan module, the benchmark and the tests share them).
@@ -17,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 
-from ansible_collections.kubelab.core.plugins.module_utils.class_plan import PlanError
+from ansible_collections.kubelab.core.plugins.module_utils.errors import PlanError
 
 PLACEMENT_VERSION = 1
 # What a host offers and a cluster needs; disk only when the host states it (kubelab_host_capacity.disk_gib).

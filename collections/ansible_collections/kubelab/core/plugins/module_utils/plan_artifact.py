@@ -1,4 +1,5 @@
-# -*- coding: utf-8 -*-
+# Copyright: kubelab contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Plan artifacts: write a rendered file under a cluster's plan directory and keep its index.json.
 
 Shared by the plan_artifact module and its action plugin (which runs it in-process on the controller,
@@ -11,6 +12,8 @@ import json
 import os
 import re
 import tempfile
+
+from ansible_collections.kubelab.core.plugins.module_utils.errors import ArtifactError
 
 try:
     import yaml
@@ -50,7 +53,7 @@ def render_text(params):
     """The artifact's text from exactly one of content, data, documents."""
     given = [k for k in ("content", "data", "documents") if params.get(k) is not None]
     if len(given) != 1:
-        raise ValueError("give exactly one of content, data, documents (got %s)" % (", ".join(given) or "none"))
+        raise ArtifactError("give exactly one of content, data, documents (got %s)" % (", ".join(given) or "none"))
     if params.get("content") is not None:
         return params["content"]
     if params.get("data") is not None:
@@ -62,13 +65,13 @@ def entry_for(params):
     entry = {"path": params["path"], "role": params["role"], "type": params["type"]}
     if params["type"] == "helm-release":
         if not params.get("helm"):
-            raise ValueError("type helm-release needs helm: {repo, chart, version, release, namespace}")
+            raise ArtifactError("type helm-release needs helm: {repo, chart, version, release, namespace}")
         entry.update({k: params["helm"][k] for k in ("repo", "chart", "version", "release", "namespace")})
     elif params.get("helm"):
-        raise ValueError("helm is only for type helm-release")
+        raise ArtifactError("helm is only for type helm-release")
     if params.get("docker_host"):
         if params["type"] != "kind-config":
-            raise ValueError("docker_host is only for type kind-config")
+            raise ArtifactError("docker_host is only for type kind-config")
         # Where the cluster runs: a class may be spread over several Docker hosts.
         entry["docker_host"] = params["docker_host"]
     return entry
@@ -123,7 +126,7 @@ def upsert_index(plan_dir, cluster, entries):
         with open(index_path, encoding="utf-8") as handle:
             index = json.load(handle)
         if index.get("cluster") != cluster:
-            raise ValueError("%s belongs to cluster %r, not %r" % (index_path, index.get("cluster"), cluster))
+            raise ArtifactError("%s belongs to cluster %r, not %r" % (index_path, index.get("cluster"), cluster))
     paths = {entry["path"] for entry in entries}
     artifacts = [a for a in index.get("artifacts", []) if a.get("path") not in paths]
     artifacts.extend(entries)
@@ -165,7 +168,7 @@ REQUIRED_ONE_OF = [("path", "artifacts")]
 
 
 def run(params, check_mode):
-    """Write the artifacts and their index entries; returns the result dict. Raises ValueError/OSError.
+    """Write the artifacts and their index entries; returns the result dict. Raises ArtifactError/OSError.
 
     Every artifact is checked and rendered before anything is written, so a bad one never leaves a half-written
     plan. An empty artifacts list writes nothing (not even index.json).
@@ -177,16 +180,16 @@ def run(params, check_mode):
     for item in items:
         path = item["path"]
         if not SAFE_PATH.match(path) or ".." in path.split("/") or path == INDEX:
-            raise ValueError("path %r must be a relative path of plain names inside the plan directory" % path)
+            raise ArtifactError("path %r must be a relative path of plain names inside the plan directory" % path)
         if not item.get("type"):
-            raise ValueError("artifact %s needs a type" % path)
+            raise ArtifactError("artifact %s needs a type" % path)
         if not re.match(r"^0?[0-7]{3}$", item["mode"]):
-            raise ValueError("mode %r must be an octal string such as '0644'" % item["mode"])
+            raise ArtifactError("mode %r must be an octal string such as '0644'" % item["mode"])
         rendered.append((item, render_text(item), entry_for(item)))
     paths = [item["path"] for item in items]
     twice = sorted({path for path in paths if paths.count(path) > 1})
     if twice:
-        raise ValueError("artifacts name a path more than once: %s" % ", ".join(twice))
+        raise ArtifactError("artifacts name a path more than once: %s" % ", ".join(twice))
     plan_dir = os.path.abspath(params["plan_dir"])
     dests = [os.path.join(plan_dir, item["path"]) for item in items]
     # Check the index before writing anything, so a bad index never leaves a half-written plan.

@@ -1,5 +1,6 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
+# Copyright: kubelab contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Expand the roster and cluster shape into the clusters to build, failing with one clear message."""
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ loads:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubelab.core.plugins.module_utils.class_plan import PlanError, capacity_estimate, class_plan
+from ansible_collections.kubelab.core.plugins.module_utils.class_plan import capacity_estimate, class_plan
+from ansible_collections.kubelab.core.plugins.module_utils.errors import KubelabError, PlanError
 from ansible_collections.kubelab.core.plugins.module_utils.placement import (
     cluster_needs,
     day_time_estimate,
@@ -157,7 +159,7 @@ def main():
             if placing["addon_seconds"]:
                 estimate = day_time_estimate(clusters, placing["addons"], placing["create_seconds"],
                                              placing["addon_seconds"], placing["create_concurrency"], placing["forks"])
-    except (PlanError, OSError) as err:
+    except (KubelabError, OSError) as err:
         module.fail_json(msg=str(err))
     module.exit_json(changed=False, clusters=clusters, placement=placement, loads=loads, time_estimate=estimate)
 

@@ -1,5 +1,6 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
+# Copyright: kubelab contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Write rendered artifacts of a cluster's plan and record them in the plan's index.json."""
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
+# Copyright: kubelab contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """One HTTP request to a port of a pod, through the Kubernetes API server's pod proxy."""
 
 from __future__ import annotations
