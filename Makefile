@@ -141,5 +141,10 @@ molecule-cluster: venv-dev
 bench: venv-dev ## print plan-mode and harness timings
 	$(BIN)/python scripts/bench.py
 
+# REV= a git revision; the plans go to build/compare-plans/ (scripts/compare-plans.sh says what is rendered).
+compare-plans: venv ## diff the plans of days 1, 3, 4 in both tenancies: git revision REV against the working tree
+	@test -n "$(REV)" || { echo "Give the revision to compare with: make compare-plans REV=<commit>" >&2; exit 2; }
+	bash scripts/compare-plans.sh "$(REV)"
+
 clean: ## remove build/ (plans, kubeconfigs, secrets, access sheets)
 	rm -rf build
