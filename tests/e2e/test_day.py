@@ -47,16 +47,6 @@ class TestDay:
         if workspace.tenancy == "cluster":
             assert workspace.sim(STUDENTS[0]).request("GET", backup + "/drill-backup")[0] == 404
 
-    def test_lab_reset_refuses_a_student_not_in_the_class(self, workspace):
-        workspace.play("lab-reset-unknown", "lab-reset.yml", "-e", f"lab={LAB[workspace.tenancy]}", "-e",
-                       "student=nobody", refused="student=nobody is not in the class (kim-minji, lee-jihoon)")
-
-    def test_teardown_of_the_class_needs_confirmation(self, workspace):
-        clusters = workspace.clusters()
-        workspace.play("teardown-unconfirmed", "teardown.yml",
-                       refused="The teardown of the whole class was not confirmed")
-        assert workspace.clusters() == clusters and len(clusters) == (2 if workspace.tenancy == "cluster" else 1)
-
     def test_teardown_one_student(self, workspace):
         gone, stays = STUDENTS
         workspace.play("teardown-student", "teardown.yml", "-e", f"student={gone}")
