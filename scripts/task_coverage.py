@@ -13,7 +13,7 @@ The apply path of a provider is computed statically (see tests/README.md, "Task 
 playbooks/day1.yml, day3.yml, day4.yml, lab-reset.yml and teardown.yml whose hosts exist with that provider,
 following import_playbook, roles:, include_role/import_role (tasks_from) and include_tasks/import_tasks, with
 kubelab_mode=apply, kubelab_provider, kubelab_day and the day's kubelab_addons/kubelab_labs
-(playbooks/days/), kubelab_addon_order (group_vars) and loops over those known values (the add-on loop). A
+(playbooks/days/), kubelab_addon_order and kubelab_entry_point (group_vars) and loops over those known values. A
 `when` is dropped only when it is false for those known values alone; any condition on another variable
 (inventory options, role defaults, registered results, the student given) counts as possibly true, and rescue
 tasks count as reachable.
