@@ -59,9 +59,21 @@ def node_health(nodes, zones):
 
 def _workload_ready(obj):
     status = obj.get("status") or {}
-    if obj.get("kind") == "DaemonSet":
+    if "desiredNumberScheduled" in status:  # a DaemonSet (list items carry no kind)
         return status.get("numberReady", 0) >= status.get("desiredNumberScheduled", 1)
     return status.get("readyReplicas", 0) >= (obj.get("spec") or {}).get("replicas", 1)
+
+
+def addon_workloads(workloads, where):
+    """The workloads in where's namespace that carry every label of its key=value label_selectors."""
+    wanted = dict(s.split("=", 1) for s in where.get("label_selectors") or [])
+    found = []
+    for obj in workloads:
+        meta = obj.get("metadata") or {}
+        labels = meta.get("labels") or {}
+        if meta.get("namespace") == where.get("namespace") and all(labels.get(k) == v for k, v in wanted.items()):
+            found.append(obj)
+    return found
 
 
 def addon_health(addon, workloads):
@@ -141,7 +153,7 @@ h1 { font-size: 34px; margin: 0 0 .3em 0; } h2 { font-size: 28px; margin: 1em 0 
 table { border-collapse: collapse; } th, td { border: 2px solid #888; padding: .25em .5em; text-align: left; }
 th { background: #222; } a { color: #7cf; }
 td.pass { background: #0a5c1e; color: #fff; } td.fail { background: #a00000; color: #fff; font-weight: bold; }
-td.none { background: #333; color: #ddd; }
+td.none { background: #333; color: #ddd; } td.pass, td.fail, td.none { white-space: nowrap; }
 .meta { color: #ddd; }
 """
 LABEL = {"pass": "\u2713 OK", "fail": "\u2717 FAIL", "none": "\u2013 not checked"}

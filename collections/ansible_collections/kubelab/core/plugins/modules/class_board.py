@@ -27,11 +27,11 @@ options:
   mode: {type: str, default: apply, description: "C(record): apply, plan or status (plan: no check ran)."}
   nodes: {type: list, elements: dict, description: "C(record): the cluster's Nodes (omit: no node health)."}
   zones: {type: list, elements: str, default: [], description: "C(record): zones whose nodes must be Ready."}
-  workloads:
-    type: list
-    elements: dict
-    default: []
-    description: "C(record): the results of kubernetes.core.k8s_info looped over [add-on, kind] pairs (item, resources)."
+  workloads: {type: list, elements: dict, default: [], description: "C(record): the cluster's Deployments, DaemonSets, StatefulSets."}
+  addons:
+    type: dict
+    default: {}
+    description: "C(record): the day's add-ons -> {namespace, label_selectors (key=value)}: where their workloads run."
   sheet_dir: {type: path, description: "C(record): the access sheets' directory (students_sheet_dir)."}
   students: {type: list, elements: str, default: [], description: "C(render): the class's students, in order."}
 author: kubelab maintainers
@@ -72,6 +72,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubelab.core.plugins.module_utils.class_board import (
     addon_health,
+    addon_workloads,
     lab_results,
     node_health,
     read_json,
@@ -112,11 +113,8 @@ def record(module, params, now):
     health = []
     if params["nodes"] is not None:
         health += node_health(params["nodes"], params["zones"])
-    by_addon = {}
-    for result in params["workloads"]:
-        addon, kind = result["item"][0], result["item"][1]
-        by_addon.setdefault(addon, []).extend(dict(obj, kind=kind) for obj in result.get("resources") or [])
-    health += [addon_health(addon, by_addon[addon]) for addon in sorted(by_addon)]
+    health += [addon_health(addon, addon_workloads(params["workloads"], where))
+               for addon, where in sorted(params["addons"].items())]
     changed, written = False, []
     for entry in _entries(params):
         student = entry["student"]
@@ -181,6 +179,7 @@ def main():
             nodes=dict(type="list", elements="dict"),
             zones=dict(type="list", elements="str", default=[]),
             workloads=dict(type="list", elements="dict", default=[]),
+            addons=dict(type="dict", default={}),
             sheet_dir=dict(type="path"),
             students=dict(type="list", elements="str", default=[]),
         ),
