@@ -38,12 +38,12 @@ def make_check(tmp_path):
                                                                  ".pytest_cache"))
     sudo_log = tmp_path / "sudo.log"
 
-    def run(day, *extra, env=None):
+    def run(day, *extra, env=None, inventory="inventories/local"):
         before = _mtimes(project)
         args = ["-e", "ansible_become_exe=%s" % (DOUBLES / "sudo-double"), *extra]
         # -o venv: use the project's own venv as it is (never pip install from a test).
         cmd = ["make", "-C", str(project), "-o", "venv", "check", "VENV=%s" % Path(ROOT, ".venv"), "DAY=%s" % day,
-               "ARGS=%s" % shlex.join(args)]
+               "INVENTORY=%s" % inventory, "ARGS=%s" % shlex.join(args)]
         full_env = dict(os.environ, ANSIBLE_NOCOLOR="1", PYTHONDONTWRITEBYTECODE="1", SUDO_DOUBLE_LOG=str(sudo_log),
                         **(env or {}))
         result = subprocess.run(cmd, env=full_env, capture_output=True, text=True, timeout=600, check=False)
@@ -110,3 +110,22 @@ def test_a_ready_host_gives_a_ready_verdict(make_check, tmp_path):
     assert _rows(report, "cgroup")[0]["value"] == "v2"
     assert touched == ["build/board/check.json"] and calls == []
 
+
+
+def test_an_unreachable_docker_host_is_a_row_not_a_crash(make_check, tmp_path):
+    """A Docker host nobody can reach (SSH to a closed port: refused at once) is one NOT READY row; the table
+    and the verdict still come."""
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"children": {"kubelab": {"children": {
+        "kind_hosts": {"hosts": {"gone": {"ansible_host": "127.0.0.1", "ansible_port": 1,
+                                          "ansible_connection": "ssh"}}},
+        "kubelab_clusters": {}}}}}}))
+    result, report, touched, calls = make_check(1, inventory=str(inventory))
+    out = result.stdout + result.stderr
+    assert result.returncode == 2, out[-3000:]
+    (reachable,) = _rows(report, "host reachable")
+    assert reachable["host"] == "gone" and reachable["status"] == "NOT READY", reachable
+    assert "refused" in reachable["value"].lower(), reachable
+    assert _rows(report, "inventory")[0]["status"] == "OK"
+    assert "host reachable on gone" in out
+    assert touched == ["build/board/check.json"] and calls == []
