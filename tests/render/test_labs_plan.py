@@ -65,9 +65,9 @@ def test_generated_secrets_are_not_in_the_plan(tmp_path_factory, plan_day):
 
 
 def test_the_gitops_lab_syncs_from_the_repository_the_argocd_add_on_serves(tmp_path_factory, plan_day):
-    """Day 4 renders the git server and the GitOps lab from one variable, kubelab_gitops_repo_url."""
+    """Day 4 renders the git server and the GitOps lab from one variable, kubelab_git_repo_url."""
     build_dir = plan_day(tmp_path_factory, "4")
-    url = load_yaml(os.path.join(ROOT, "playbooks", "group_vars", "all", "main.yml"))["kubelab_gitops_repo_url"]
+    url = load_yaml(os.path.join(ROOT, "playbooks", "group_vars", "all", "main.yml"))["kubelab_git_repo_url"]
     plan = os.path.join(build_dir, "plan", CLUSTER)
     sources = [doc["spec"].get("sourceRepos") or [doc["spec"]["template"]["spec"]["source"]["repoURL"]]
                for path in glob.glob(os.path.join(plan, "lab", "w2d4-gitops-backup", "**", "*.yaml"), recursive=True)

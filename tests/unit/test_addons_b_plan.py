@@ -127,14 +127,14 @@ def test_gitops_lab_gets_the_git_server_url():
     """One project variable is the GitOps repository URL: the argocd add-on serves it, the lab role writes it
     over the lab manifests' placeholder URL."""
     with open(os.path.join(ROOT, "playbooks/group_vars/all/main.yml"), encoding="utf-8") as handle:
-        url = yaml.safe_load(handle)["kubelab_gitops_repo_url"]
+        url = yaml.safe_load(handle)["kubelab_git_repo_url"]
     argocd = defaults("argocd")
     with open(os.path.join(ROOT, "labs/w2d4-gitops-backup/lab.yml"), encoding="utf-8") as handle:
         repo = yaml.safe_load(handle)["platform"]["argocd"]["git_repos"][0]["name"]
     served = "git://%s.%s.svc.cluster.local/%s.git" % (argocd["argocd_git_server_name"], argocd["argocd_namespace"], repo)
     assert url == served == "git://git-server.argocd.svc.cluster.local/platform-manifests.git"
     replacements = defaults("lab")["lab_replacements"]
-    placeholders = [k for k, v in replacements.items() if v == "{{ kubelab_gitops_repo_url }}"]
+    placeholders = [k for k, v in replacements.items() if v == "{{ kubelab_git_repo_url }}"]
     lab = open(os.path.join(ROOT, "labs/w2d4-gitops-backup/manifests/20-argocd.yaml"), encoding="utf-8").read()
     assert placeholders and all(p in lab for p in placeholders)
 
@@ -171,7 +171,7 @@ def test_no_secret_in_any_plan_file(planned):
                                                     "bound_service_account_namespaces": ["b"], "policies": ["nope"]}]})],
      ADDONS, "vault_kubernetes_roles: role x grants policies ['nope']"),
     (["-e", "argocd_git_server_name=gitd", *GITOPS_REPOS], ADDONS,
-     "kubelab_gitops_repo_url is git://git-server.argocd.svc.cluster.local/platform-manifests.git, but the argocd "
+     "kubelab_git_repo_url is git://git-server.argocd.svc.cluster.local/platform-manifests.git, but the argocd "
      "add-on's git server serves git://gitd.argocd.svc.cluster.local/platform-manifests.git"),
 ])
 def test_checks_refuse_bad_variables_before_anything_changes(tmp_path, extra, addons, message):
