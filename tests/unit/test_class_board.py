@@ -58,7 +58,7 @@ def test_failing_since_is_kept_while_the_same_check_fails_first():
 def test_a_re_run_with_the_same_results_is_no_change():
     checks = [{"id": "lab/a", "passed": True, "detail": ""}]
     first = cb.student_record(ENTRY, checks, [], "apply", "2026-01-01 09:00:00", "/s")
-    later = cb.student_record(ENTRY, checks, [], "apply", "2026-01-01 09:30:00", "/s", first)
+    later = cb.student_record(ENTRY, checks, [], "status", "2026-01-01 09:30:00", "/s", first)
     assert cb.same_state(later, first)
     assert cb.state_hash([later], None) == cb.state_hash([first], None)
     worse = cb.student_record(ENTRY, [dict(checks[0], passed=False)], [], "apply", "t", "/s", first)

@@ -16,7 +16,8 @@ import os
 
 # A check's detail on the board: enough to see why, too short to carry a whole object.
 DETAIL_MAX = 80
-TIMES = ("checked_at", "failing_since")
+# What says when and by which run a record was made, not what was found: a change of these alone is no change.
+TIMES = ("checked_at", "failing_since", "mode")
 ZONE_LABEL = "topology.kubernetes.io/zone"
 
 
