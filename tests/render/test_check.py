@@ -87,7 +87,9 @@ def test_this_machine_is_not_ready_and_nothing_changes(make_check):
         assert len(_rows(report, item)) == 1, item
 
 
-def test_a_ready_host_gives_a_ready_verdict(make_check, tmp_path):
+def _ready_host(tmp_path):
+    """Extra vars and environment of a fake-ready Docker host: the docker double first on PATH, the pinned tools
+    in toolchain_artifact_dir, host_prep's minimums at the kernel's current values."""
     pins = yaml.safe_load(Path(ROOT, "playbooks", "group_vars", "all", "versions.yml").read_text())
     artifacts = tmp_path / "artifacts"
     for tool in TOOLS:
@@ -100,9 +102,13 @@ def test_a_ready_host_gives_a_ready_verdict(make_check, tmp_path):
     (tmp_path / "bin" / "docker").symlink_to(DOUBLES / "docker-double")
     extra = {"toolchain_artifact_dir": str(artifacts), "toolchain_arch": "amd64",
              "host_prep_sysctls": {k: int(Path("/proc/sys", *k.split(".")).read_text()) for k in SYSCTLS}}
-    result, report, touched, calls = make_check(
-        1, "-e", json.dumps(extra),
-        env={"PATH": "%s:%s" % (tmp_path / "bin", os.environ["PATH"]), "DOCKER_DOUBLE_ROOT": str(tmp_path / "docker")})
+    env = {"PATH": "%s:%s" % (tmp_path / "bin", os.environ["PATH"]), "DOCKER_DOUBLE_ROOT": str(tmp_path / "docker")}
+    return extra, env
+
+
+def test_a_ready_host_gives_a_ready_verdict(make_check, tmp_path):
+    extra, env = _ready_host(tmp_path)
+    result, report, touched, calls = make_check(1, "-e", json.dumps(extra), env=env)
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-3000:]
     assert report["verdict"] == "READY" and "READY for day 1" in out
@@ -110,6 +116,23 @@ def test_a_ready_host_gives_a_ready_verdict(make_check, tmp_path):
     assert _rows(report, "cgroup")[0]["value"] == "v2"
     assert touched == ["build/board/check.json"] and calls == []
 
+
+def test_images_missing_from_the_registry_caches_are_not_ready(make_check, tmp_path):
+    """Day 1's images: busybox, nginxinc/nginx-unprivileged, postgres (Docker Hub) and registry.k8s.io's agnhost.
+    Both caches run and hold the same repositories (the double has one catalog): Docker Hub's, official images under
+    library/ as a cache stores them, so only agnhost is missing."""
+    extra, env = _ready_host(tmp_path)
+    extra["kubelab_registry_caches"] = True
+    env["DOCKER_DOUBLE_PS"] = "kubelab-cache-docker-io docker.io\nkubelab-cache-registry-k8s-io registry.k8s.io"
+    env["DOCKER_DOUBLE_CATALOG"] = json.dumps(
+        {"repositories": ["library/busybox", "library/postgres", "nginxinc/nginx-unprivileged"]})
+    result, report, touched, calls = make_check(1, "-e", json.dumps(extra), env=env)
+    assert result.returncode == 2, (result.stdout + result.stderr)[-3000:]
+    (caches,) = _rows(report, "registry caches")
+    assert caches["status"] == "NOT READY"
+    assert caches["value"] == "1 of 5 images not cached: registry.k8s.io/e2e-test-images/agnhost:2.53", caches
+    assert "make warm DAY=1" in caches["needed"]
+    assert [row["item"] for row in report["rows"] if row["status"] != "OK"] == ["registry caches"]
 
 
 def test_an_unreachable_docker_host_is_a_row_not_a_crash(make_check, tmp_path):
