@@ -7,10 +7,10 @@ import subprocess
 
 import pytest
 import yaml
-from ansible.errors import AnsibleFilterError
 
 from ansible_collections.kubelab.core.plugins.filter import lab_plan
 from ansible_collections.kubelab.core.plugins.filter.lab_platform import lab_platform
+from ansible_collections.kubelab.core.plugins.module_utils.errors import LabError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LABS_DIR = os.path.join(ROOT, "labs")
@@ -71,7 +71,7 @@ def test_gitops_lab_declares_its_repository_folder():
 def test_a_bound_namespace_outside_the_lab_is_refused():
     labs = load("w2d3-banking")
     labs["w2d3-banking"]["lab"]["platform"]["vault"]["kubernetes_roles"][0]["bound_service_account_namespaces"] = ["shop"]
-    with pytest.raises(AnsibleFilterError, match="binds namespace 'shop', which lab.yml namespaces does not list"):
+    with pytest.raises(LabError, match="binds namespace 'shop', which lab.yml namespaces does not list"):
         lab_platform(labs, "cluster", [], LABS_DIR)
 
 
@@ -80,7 +80,7 @@ def test_two_labs_declaring_one_name_differently_are_refused():
     other = {"lab": dict(labs["w2d3-banking"]["lab"], id="w9d9-other"), "manifests": {}}
     other["lab"]["platform"] = {"vault": {"policies": [{"name": "payment-processor", "rules": "path \"x\" {}"}]}}
     labs["w9d9-other"] = other
-    with pytest.raises(AnsibleFilterError, match="labs w2d3-banking and w9d9-other both declare name 'payment-processor'"):
+    with pytest.raises(LabError, match="labs w2d3-banking and w9d9-other both declare name 'payment-processor'"):
         lab_platform(labs, "cluster", [], LABS_DIR)
 
 

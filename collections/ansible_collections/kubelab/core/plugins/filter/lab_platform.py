@@ -1,6 +1,5 @@
-# -*- coding: utf-8 -*-
 # Copyright: kubelab contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """What the day's labs need from the platform add-ons, expanded for the class (lab.yml `platform:`).
 
 Preflight computes this once (roles/preflight/tasks/addons.yml) from the labs it loaded and hands it to every
@@ -16,8 +15,8 @@ DOCUMENTATION = r"""
 name: lab_platform
 short_description: Collect and expand what kubelab labs need from the platform add-ons
 description:
-  - Takes the loaded labs (C({lab_id: {lab, manifests}})) and returns
-    C({vault: {policies, kubernetes_roles, kv_secrets}, argocd: {git_repos}}).
+  - "Takes the loaded labs (C({lab_id: {lab, manifests}})) and returns
+    C({vault: {policies, kubernetes_roles, kv_secrets}, argocd: {git_repos}})."
   - In namespace tenancy, a lab namespace bound by a Vault Kubernetes auth role becomes every student's copy
     C(<student>-<namespace>) (one role for the class), except the lab's C(tenancy.shared_namespaces).
 positional: tenancy, students, labs_dir
@@ -32,10 +31,7 @@ RETURN = r"""
 _value: {description: The platform needs of the labs, type: dict}
 """
 
-try:
-    from ansible.errors import AnsibleFilterError
-except ImportError:  # pragma: no cover - unit tests run without Ansible's error classes too
-    AnsibleFilterError = ValueError
+from ansible_collections.kubelab.core.plugins.module_utils.errors import LabError, filters
 
 
 def _student_names(students):
@@ -48,7 +44,7 @@ def _add(into, item, key, lab_id, owners):
     for existing in into:
         if existing[key] == name:
             if existing != item:
-                raise AnsibleFilterError(
+                raise LabError(
                     "labs %s and %s both declare %s %r differently in lab.yml platform:; give one of them another name"
                     % (owners[id(into), name], lab_id, key, name))
             return
@@ -60,7 +56,7 @@ def lab_platform(loaded, tenancy="cluster", students=None, labs_dir=""):
     """See DOCUMENTATION."""
     names = _student_names(students)
     if tenancy not in ("cluster", "namespace"):
-        raise AnsibleFilterError("kubelab_tenancy must be cluster or namespace, got %r" % (tenancy,))
+        raise LabError("kubelab_tenancy: %r must be cluster or namespace" % (tenancy,))
     vault = {"policies": [], "kubernetes_roles": [], "kv_secrets": []}
     repos, owners = [], {}
     for lab_id, entry in (loaded or {}).items():
@@ -71,7 +67,7 @@ def lab_platform(loaded, tenancy="cluster", students=None, labs_dir=""):
 
         def copies(namespace, lab_id=lab_id, lab_namespaces=lab_namespaces, class_shared=class_shared):
             if namespace not in lab_namespaces:
-                raise AnsibleFilterError(
+                raise LabError(
                     "lab %s: platform.vault.kubernetes_roles binds namespace %r, which lab.yml namespaces does not "
                     "list; add it there or bind one of %s" % (lab_id, namespace, sorted(lab_namespaces)))
             if tenancy == "cluster" or namespace in class_shared:
@@ -96,4 +92,4 @@ class FilterModule:
     """The labs' platform needs."""
 
     def filters(self):
-        return {"lab_platform": lab_platform}
+        return filters({"lab_platform": lab_platform})
