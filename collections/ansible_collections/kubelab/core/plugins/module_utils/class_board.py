@@ -1,4 +1,5 @@
-# -*- coding: utf-8 -*-
+# Copyright: kubelab contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """The class board: per-student status records and the static page built from them (no Ansible imports).
 
 A record is what one run knows of one student: where she works, the result of every lab check and of every
@@ -14,11 +15,12 @@ import html
 import json
 import os
 
+from ansible_collections.kubelab.core.plugins.module_utils.names import ZONE_LABEL
+
 # A check's detail on the board: enough to see why, too short to carry a whole object.
 DETAIL_MAX = 80
 # What says when and by which run a record was made, not what was found: a change of these alone is no change.
 TIMES = ("checked_at", "failing_since", "mode")
-ZONE_LABEL = "topology.kubernetes.io/zone"
 
 
 def _state(passed):

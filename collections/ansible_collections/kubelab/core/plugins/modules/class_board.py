@@ -1,5 +1,6 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
+# Copyright: kubelab contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Write a student's class board record, or the class board page from the records."""
 
 from __future__ import annotations
