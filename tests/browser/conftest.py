@@ -12,18 +12,12 @@ import yaml
 
 from kubesim.testing import running
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.dirname(sys.executable)
-KUBECTL_DOUBLE = os.path.join(ROOT, "roles", "students", "molecule", "default", "doubles", "kubectl-token-double")
-STUDENTS = ["kim", "lee", "park"]
-LAB = "w2d3-ecommerce"
-CHECKS = ["frontend-ready", "gateway-ready"]
-# park's gateway check failed already in an earlier run: the board keeps the time it started failing.
-PARK_SINCE = "2026-01-05 09:00:00"
-GRAFANA_PASSWORD = "fixture-grafana-pw-5d1e"
-PACKAGES = ["chromium", "chromium-driver"]
-SCREENSHOT = os.path.join(ROOT, "build", "test-logs", "class-board.png")
+import board_fixture
 
+from board_fixture import (  # a module name of its own: every test folder's conftest is "conftest"
+    CHECKS, GRAFANA_PASSWORD, KUBECTL_DOUBLE, LAB, PACKAGES, PARK_SINCE, ROOT, SCREENSHOT, STUDENTS)
+
+BIN = os.path.dirname(sys.executable)
 PLAYBOOK = """- name: Three planned clusters on one API test double
   hosts: localhost
   gather_facts: false
@@ -169,3 +163,9 @@ def browser():
         yield driver
     finally:
         driver.quit()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """CI logs name the screenshot of this run (pytest -q hides a passing test's prints)."""
+    for path in board_fixture.SAVED:
+        terminalreporter.write_line("class board screenshot: %s" % path)

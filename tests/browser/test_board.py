@@ -3,7 +3,7 @@ secret of that class anywhere in the board."""
 
 import os
 
-from conftest import LAB, PARK_SINCE, SCREENSHOT, STUDENTS
+from board_fixture import LAB, PARK_SINCE, SCREENSHOT, STUDENTS, save_screenshot
 
 GREEN, RED, GREY = "rgba(10, 92, 30, 1)", "rgba(160, 0, 0, 1)", "rgba(51, 51, 51, 1)"
 
@@ -46,9 +46,7 @@ def test_board_cells_colours_and_links_in_chromium(fixture_class, browser):
                          "lee: %s/gateway-ready failing" % LAB]
         assert browser.find_element("css selector", "#stuck li").text.endswith(PARK_SINCE)
     finally:
-        os.makedirs(os.path.dirname(SCREENSHOT), exist_ok=True)
-        browser.save_screenshot(SCREENSHOT)
-        print("class board screenshot: %s" % SCREENSHOT)
+        save_screenshot(browser)
     assert os.path.getsize(SCREENSHOT) > 10000
 
 
