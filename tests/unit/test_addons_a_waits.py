@@ -71,7 +71,8 @@ def run(tmp_path, state, *extra, role="cni"):
 def test_ready_nodes_pass_the_wait_and_verify(tmp_path, sim):
     result = run(tmp_path, sim)
     assert result.returncode == 0, result.stdout[-3000:]
-    assert "Wait until every node reports Ready" in result.stdout
+    # The wait says what it waits for and for how long (cni_nodes_ready_timeout, 600 s by default).
+    assert "Wait for every node to report Ready, up to 600 s" in result.stdout
     assert "Check that every node is Ready" in result.stdout
     releases = json.loads((sim / "helm-state" / "releases.json").read_text())
     assert [(r["name"], r["chart"], r["namespace"]) for r in releases.values()] == [("cilium", "cilium", "kube-system")]
@@ -88,6 +89,8 @@ def test_a_node_that_stays_not_ready_stops_with_what_to_inspect(tmp_path, sim):
     assert [c["status"] for c in nodes.get(name=name).status.conditions] == ["False"]
     result = run(tmp_path, sim, "-e", "cni_nodes_ready_timeout=20")
     assert result.returncode != 0
+    # Each retry line names what is awaited and the limit; the failure, the limit and what to inspect.
+    assert "FAILED - RETRYING: [kubelab-waits]: Wait for every node to report Ready, up to 20 s" in result.stdout
     assert "did not make every node Ready within 20 s" in result.stdout
     assert "kubectl -n kube-system get pods -l k8s-app=cilium -o wide" in result.stdout
     assert "Check that every node is Ready" not in result.stdout, "verify must not run after a failed wait"
