@@ -1,6 +1,6 @@
 """`make check DAY=N` (issue 16 item 1): a read-only readiness table, one verdict, exit non-zero when not ready.
 
-Each test runs `make check` in a copy of the project (without .git, .venv and build/), so that any file the check
+Each scenario runs `make check` in a copy of the project (without .git, .venv and build/), so that any file the check
 writes shows in the copy's mtimes: only build/board/check.json may appear. sudo is a double that logs every call
 (tests/render/doubles/sudo-double, as ansible_become_exe): the check must never become root.
 The fake-ready host: `docker info` answers cgroup v2 (tests/render/doubles/docker-double), the pinned tools are in
@@ -29,32 +29,97 @@ def _mtimes(tree):
     return {str(p.relative_to(tree)): p.lstat().st_mtime_ns for p in Path(tree).rglob("*") if not p.is_dir()}
 
 
-@pytest.fixture()
-def make_check(tmp_path):
-    """Runs `make check` in a fresh copy of the project; returns (result, table rows of check.json, files the run
-    added or changed in the copy, sudo calls)."""
-    project = tmp_path / "project"
-    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".git", ".venv", "build", "__pycache__",
-                                                                 ".pytest_cache"))
-    sudo_log = tmp_path / "sudo.log"
+def _ready_host(base):
+    """Extra vars and environment of a fake-ready Docker host: the docker double first on PATH, the pinned tools
+    in toolchain_artifact_dir, host_prep's minimums at the kernel's current values."""
+    pins = yaml.safe_load(Path(ROOT, "playbooks", "group_vars", "all", "versions.yml").read_text())
+    artifacts = base / "artifacts"
+    for tool in TOOLS:
+        pin = pins["kubelab_versions"]["toolchain"][tool]
+        path = artifacts / tool / pin["version"] / Path(pin["linux_amd64"]["url"]).name
+        path.parent.mkdir(parents=True)
+        path.write_text("a pinned file stands here\n")
+    (base / "docker").mkdir()  # the engine's data root
+    (base / "bin").mkdir()
+    (base / "bin" / "docker").symlink_to(DOUBLES / "docker-double")
+    extra = {"toolchain_artifact_dir": str(artifacts), "toolchain_arch": "amd64",
+             "host_prep_sysctls": {k: int(Path("/proc/sys", *k.split(".")).read_text()) for k in SYSCTLS}}
+    env = {"PATH": "%s:%s" % (base / "bin", os.environ["PATH"]), "DOCKER_DOUBLE_ROOT": str(base / "docker")}
+    return extra, env
 
-    def run(day, *extra, env=None, inventory="inventories/local"):
-        before = _mtimes(project)
-        args = ["-e", "ansible_become_exe=%s" % (DOUBLES / "sudo-double"), *extra]
-        # -o venv: use the project's own venv as it is (never pip install from a test).
-        cmd = ["make", "-C", str(project), "-o", "venv", "check", "VENV=%s" % Path(ROOT, ".venv"), "DAY=%s" % day,
-               "INVENTORY=%s" % inventory, "ARGS=%s" % shlex.join(args)]
-        full_env = dict(os.environ, ANSIBLE_NOCOLOR="1", PYTHONDONTWRITEBYTECODE="1", SUDO_DOUBLE_LOG=str(sudo_log),
-                        **(env or {}))
-        result = subprocess.run(cmd, env=full_env, capture_output=True, text=True, timeout=600, check=False)
-        after = _mtimes(project)
-        touched = sorted(name for name in after if before.get(name) != after[name])
-        board = project / "build" / "board" / "check.json"
-        report = json.loads(board.read_text()) if board.exists() else None
-        calls = sudo_log.read_text().splitlines() if sudo_log.exists() else []
-        return result, report, touched, calls
 
-    return run
+def _this_machine(base):
+    return 3, [], {}, "inventories/local"
+
+
+def _ready(base):
+    extra, env = _ready_host(base)
+    return 1, ["-e", json.dumps(extra)], env, "inventories/local"
+
+
+def _caches(base):
+    """Day 1's images: busybox, nginxinc/nginx-unprivileged, postgres (Docker Hub) and registry.k8s.io's agnhost.
+    Both caches run and hold the same repositories (the double has one catalog): Docker Hub's, official images
+    under library/ as a cache stores them, so only agnhost is missing."""
+    extra, env = _ready_host(base)
+    extra["kubelab_registry_caches"] = True
+    env["DOCKER_DOUBLE_PS"] = "kubelab-cache-docker-io docker.io\nkubelab-cache-registry-k8s-io registry.k8s.io"
+    env["DOCKER_DOUBLE_CATALOG"] = json.dumps(
+        {"repositories": ["library/busybox", "library/postgres", "nginxinc/nginx-unprivileged"]})
+    return 1, ["-e", json.dumps(extra)], env, "inventories/local"
+
+
+def _unreachable(base):
+    """A Docker host nobody can reach (SSH to a closed port: refused at once)."""
+    inventory = base / "hosts.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"children": {"kubelab": {"children": {
+        "kind_hosts": {"hosts": {"gone": {"ansible_host": "127.0.0.1", "ansible_port": 1,
+                                          "ansible_connection": "ssh"}}},
+        "kubelab_clusters": {}}}}}}))
+    return 1, [], {}, str(inventory)
+
+
+SCENARIOS = {"this_machine": _this_machine, "ready": _ready, "caches": _caches, "unreachable": _unreachable}
+
+
+@pytest.fixture(scope="module")
+def checks(tmp_path_factory):
+    """Runs `make check` once per scenario, all at once (each waits mostly on Ansible's per-task overhead), each
+    in its own copy of the project; {scenario: (result, check.json, files the run added or changed in the copy,
+    sudo calls)}. Every process started here is stopped before the fixture returns."""
+    runs = {}
+    try:
+        for name, setup in SCENARIOS.items():
+            base = tmp_path_factory.mktemp(name)
+            day, extra, env, inventory = setup(base)
+            project = base / "project"
+            shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".git", ".venv", "build", "__pycache__",
+                                                                         ".pytest_cache"))
+            args = ["-e", "ansible_become_exe=%s" % (DOUBLES / "sudo-double"), *extra]
+            # -o venv: use the project's own venv as it is (never pip install from a test).
+            cmd = ["make", "-C", str(project), "-o", "venv", "check", "VENV=%s" % Path(ROOT, ".venv"),
+                   "DAY=%s" % day, "INVENTORY=%s" % inventory, "ARGS=%s" % shlex.join(args)]
+            full_env = dict(os.environ, ANSIBLE_NOCOLOR="1", PYTHONDONTWRITEBYTECODE="1",
+                            SUDO_DOUBLE_LOG=str(base / "sudo.log"), **env)
+            before = _mtimes(project)
+            process = subprocess.Popen(cmd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            runs[name] = (base, project, before, process)
+        results = {}
+        for name, (base, project, before, process) in runs.items():
+            out, _ = process.communicate(timeout=600)
+            after = _mtimes(project)
+            board = project / "build" / "board" / "check.json"
+            sudo_log = base / "sudo.log"
+            results[name] = (subprocess.CompletedProcess(process.args, process.returncode, out, ""),
+                             json.loads(board.read_text()) if board.exists() else None,
+                             sorted(f for f in after if before.get(f) != after[f]),
+                             sudo_log.read_text().splitlines() if sudo_log.exists() else [])
+        return results
+    finally:
+        for _base, _project, _before, process in runs.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
 
 
 def _rows(report, item):
@@ -62,8 +127,8 @@ def _rows(report, item):
 
 
 @pytest.mark.skipif(CGROUP_V2, reason="this test is about a host on cgroup v1, as the project's machines are")
-def test_this_machine_is_not_ready_and_nothing_changes(make_check):
-    result, report, touched, calls = make_check(3)
+def test_this_machine_is_not_ready_and_nothing_changes(checks):
+    result, report, touched, calls = checks["this_machine"]
     out = result.stdout + result.stderr
     assert result.returncode == 2, out[-3000:]
     assert touched == ["build/board/check.json"], "the check wrote outside build/board: %s" % touched
@@ -87,28 +152,8 @@ def test_this_machine_is_not_ready_and_nothing_changes(make_check):
         assert len(_rows(report, item)) == 1, item
 
 
-def _ready_host(tmp_path):
-    """Extra vars and environment of a fake-ready Docker host: the docker double first on PATH, the pinned tools
-    in toolchain_artifact_dir, host_prep's minimums at the kernel's current values."""
-    pins = yaml.safe_load(Path(ROOT, "playbooks", "group_vars", "all", "versions.yml").read_text())
-    artifacts = tmp_path / "artifacts"
-    for tool in TOOLS:
-        pin = pins["kubelab_versions"]["toolchain"][tool]
-        path = artifacts / tool / pin["version"] / Path(pin["linux_amd64"]["url"]).name
-        path.parent.mkdir(parents=True)
-        path.write_text("a pinned file stands here\n")
-    (tmp_path / "docker").mkdir()  # the engine's data root
-    (tmp_path / "bin").mkdir()
-    (tmp_path / "bin" / "docker").symlink_to(DOUBLES / "docker-double")
-    extra = {"toolchain_artifact_dir": str(artifacts), "toolchain_arch": "amd64",
-             "host_prep_sysctls": {k: int(Path("/proc/sys", *k.split(".")).read_text()) for k in SYSCTLS}}
-    env = {"PATH": "%s:%s" % (tmp_path / "bin", os.environ["PATH"]), "DOCKER_DOUBLE_ROOT": str(tmp_path / "docker")}
-    return extra, env
-
-
-def test_a_ready_host_gives_a_ready_verdict(make_check, tmp_path):
-    extra, env = _ready_host(tmp_path)
-    result, report, touched, calls = make_check(1, "-e", json.dumps(extra), env=env)
+def test_a_ready_host_gives_a_ready_verdict(checks):
+    result, report, touched, calls = checks["ready"]
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-3000:]
     assert report["verdict"] == "READY" and "READY for day 1" in out
@@ -117,16 +162,8 @@ def test_a_ready_host_gives_a_ready_verdict(make_check, tmp_path):
     assert touched == ["build/board/check.json"] and calls == []
 
 
-def test_images_missing_from_the_registry_caches_are_not_ready(make_check, tmp_path):
-    """Day 1's images: busybox, nginxinc/nginx-unprivileged, postgres (Docker Hub) and registry.k8s.io's agnhost.
-    Both caches run and hold the same repositories (the double has one catalog): Docker Hub's, official images under
-    library/ as a cache stores them, so only agnhost is missing."""
-    extra, env = _ready_host(tmp_path)
-    extra["kubelab_registry_caches"] = True
-    env["DOCKER_DOUBLE_PS"] = "kubelab-cache-docker-io docker.io\nkubelab-cache-registry-k8s-io registry.k8s.io"
-    env["DOCKER_DOUBLE_CATALOG"] = json.dumps(
-        {"repositories": ["library/busybox", "library/postgres", "nginxinc/nginx-unprivileged"]})
-    result, report, touched, calls = make_check(1, "-e", json.dumps(extra), env=env)
+def test_images_missing_from_the_registry_caches_are_not_ready(checks):
+    result, report, _touched, _calls = checks["caches"]
     assert result.returncode == 2, (result.stdout + result.stderr)[-3000:]
     (caches,) = _rows(report, "registry caches")
     assert caches["status"] == "NOT READY"
@@ -135,15 +172,9 @@ def test_images_missing_from_the_registry_caches_are_not_ready(make_check, tmp_p
     assert [row["item"] for row in report["rows"] if row["status"] != "OK"] == ["registry caches"]
 
 
-def test_an_unreachable_docker_host_is_a_row_not_a_crash(make_check, tmp_path):
-    """A Docker host nobody can reach (SSH to a closed port: refused at once) is one NOT READY row; the table
-    and the verdict still come."""
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text(yaml.safe_dump({"all": {"children": {"kubelab": {"children": {
-        "kind_hosts": {"hosts": {"gone": {"ansible_host": "127.0.0.1", "ansible_port": 1,
-                                          "ansible_connection": "ssh"}}},
-        "kubelab_clusters": {}}}}}}))
-    result, report, touched, calls = make_check(1, inventory=str(inventory))
+def test_an_unreachable_docker_host_is_a_row_not_a_crash(checks):
+    """The unreachable host is one NOT READY row; the table and the verdict still come."""
+    result, report, touched, calls = checks["unreachable"]
     out = result.stdout + result.stderr
     assert result.returncode == 2, out[-3000:]
     (reachable,) = _rows(report, "host reachable")
