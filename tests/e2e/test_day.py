@@ -30,6 +30,13 @@ class TestDay:
     def test_day3_applies(self, workspace):
         workspace.play("day3", "day3.yml")
 
+    def test_status_changes_nothing_and_writes_the_board(self, workspace):
+        # make status right after day 3: the same checks give the same results, so nothing is reported changed.
+        recap = workspace.play("status", "status.yml", "-e", "kubelab_day=3")
+        assert {h: r["changed"] for h, r in recap.items() if r["changed"]} == {}
+        board = (workspace.project / "build" / "board" / "index.html").read_text()
+        assert all(f'id="student-{s}"' in board for s in STUDENTS) and "w2d3-ecommerce/" in board
+
     def test_day4_applies(self, workspace):
         if workspace.tenancy == "namespace":
             # By design (docs/tenancy.md): the lab uses the shared argocd and velero namespaces.
