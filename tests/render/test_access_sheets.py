@@ -2,27 +2,23 @@
 the sheet is one the student may run; no secret of anyone else.
 
 Runs the students role in apply mode against the Kubernetes API test double, as test_class_secrets.py does (its
-playbook, kubectl double and fixture are reused). In namespace tenancy each command is judged by the can-i
+run_students helper and fixture are reused). In namespace tenancy each command is judged by the can-i
 evaluator of test_tenancy.py over the RBAC objects the same run rendered (build/plan/<cluster>/students/tenancy.yaml).
 In cluster tenancy the student's kubeconfig is the cluster's admin (kind's kubernetes-admin, group
 system:masters), which the test asserts instead.
 """
 
-import json
 import os
 import re
 import shlex
 import stat
-import sys
 
 import pytest
 import yaml
 
-from conftest import ROOT, run_playbook
-from test_class_secrets import KUBECTL_DOUBLE, PLAYBOOK, _addon_namespace, sim  # noqa: F401 (sim: fixture)
+from test_class_secrets import run_students, sim  # noqa: F401 (sim: fixture)
 from test_tenancy import can_i
 
-BIN = os.path.dirname(sys.executable)
 PASSWORD = "fixture-grafana-pw-5d1e"
 ADDONS = ["ingress", "prometheus", "argocd", "vault"]
 ADDON_NAMESPACES = ["ingress-nginx", "monitoring", "argocd", "vault"]
@@ -67,24 +63,12 @@ def sheet_commands(sheet):
     return commands
 
 
-@pytest.fixture(scope="module", params=[("namespace", "shared", ["alice", "bob", "carol"]), ("cluster", "dave", ["dave"])],
-                ids=["namespace", "cluster"])
+@pytest.fixture(scope="module", ids=["namespace", "cluster"],
+                params=[("namespace", "shared", ["alice", "bob", "carol"]), ("cluster", "dave", ["dave"])])
 def sheets(request, sim, tmp_path_factory):  # noqa: F811 (sim: the imported fixture)
     tenancy, name, students = request.param
-    tmp = tmp_path_factory.mktemp("sheets-" + tenancy)
-    build = tmp / "build"
-    secrets = build / "secrets" / ("kubelab-%s" % name)
-    secrets.mkdir(parents=True)
-    (secrets / "grafana-admin-password").write_text(PASSWORD + "\n")
-    playbook = tmp / "students.yml"
-    playbook.write_text(PLAYBOOK.format(root=ROOT, name=name, tenancy=tenancy, students=json.dumps(students),
-                                        kubeconfig=sim, build=build))
-    for namespace in ADDON_NAMESPACES:  # the add-on roles, which run before students, make them
-        _addon_namespace(sim, namespace)
-    result = run_playbook(str(playbook), str(build), "-e", "kubelab_mode=apply",
-                          "-e", json.dumps({"kubelab_addons": ADDONS, "kubelab_labs": ["w2d3-ecommerce"]}),
-                          "-e", "students_kubectl_binary=%s" % KUBECTL_DOUBLE, "-e", "students_verify_isolation=false",
-                          env={"PATH": BIN + os.pathsep + os.environ["PATH"]})
+    build, result = run_students(tmp_path_factory.mktemp("sheets-" + tenancy), sim, tenancy, name, students, PASSWORD,
+                                 ADDONS, ADDON_NAMESPACES, ["w2d3-ecommerce"])
     assert result.returncode == 0, result.stdout[-4000:]
     rbac = []
     if tenancy == "namespace":
@@ -142,7 +126,7 @@ def test_namespace_students_reach_grafana_through_the_ingress_and_the_rest_is_th
     for student in sheets["students"]:
         sheet = read(sheets, student)
         assert "| Grafana | http://grafana.kubelab-shared.127.0.0.1.nip.io:20001/ (shared by the class" in sheet
-        assert re.search(r"\| Argo CD \| 강사가 운영하는 공유 화면", sheet) and "| Vault | shared, run by your" in sheet
+        assert "| Argo CD | 강사가 운영하는 공유 화면" in sheet and "| Vault | shared, run by your" in sheet
 
 
 def test_no_sheet_holds_a_secret_of_anyone_else(sheets):

@@ -71,23 +71,33 @@ def _addon_namespace(kubeconfig, name):
             raise
 
 
+def run_students(tmp_path, sim, tenancy, name, students, password, addons, addon_namespaces, labs=(), *extra):
+    """Run the students role in apply mode on the API double for one planned cluster, with an add-on password
+    in build/secrets/<cluster>/ and the add-on namespaces the add-on roles (which run first) would have made.
+    Returns (build dir, CompletedProcess)."""
+    build = tmp_path / "build"
+    secrets = build / "secrets" / ("kubelab-%s" % name)
+    secrets.mkdir(parents=True)
+    (secrets / "grafana-admin-password").write_text(password + "\n")
+    playbook = tmp_path / "students.yml"
+    playbook.write_text(PLAYBOOK.format(root=ROOT, name=name, tenancy=tenancy, students=json.dumps(students),
+                                        kubeconfig=sim, build=build))
+    for namespace in addon_namespaces:
+        _addon_namespace(sim, namespace)
+    args = (*extra, "-e", "kubelab_mode=apply",
+            "-e", json.dumps({"kubelab_addons": list(addons), "kubelab_labs": list(labs)}),
+            "-e", "students_kubectl_binary=%s" % KUBECTL_DOUBLE, "-e", "students_verify_isolation=false")
+    return build, run_playbook(str(playbook), str(build), *args, env={"PATH": BIN + os.pathsep + os.environ["PATH"]})
+
+
 @pytest.mark.parametrize("tenancy,name,students", [
     ("namespace", "shared", ["alice", "bob", "carol"]),
     ("cluster", "dave", ["dave"]),
 ])
 def test_kubeconfigs_and_credentials_are_private_and_never_logged(tmp_path, sim, tenancy, name, students):
-    build = tmp_path / "build"
+    build, result = run_students(tmp_path, sim, tenancy, name, students, PASSWORD, ["prometheus"], ["monitoring"],
+                                 (), "-v")
     secrets = build / "secrets" / ("kubelab-%s" % name)
-    secrets.mkdir(parents=True)
-    (secrets / "grafana-admin-password").write_text(PASSWORD + "\n")
-    playbook = tmp_path / "students.yml"
-    playbook.write_text(PLAYBOOK.format(root=ROOT, name=name, tenancy=tenancy, students=json.dumps(students),
-                                        kubeconfig=sim, build=build))
-    args = ("-v", "-e", "kubelab_mode=apply", "-e", '{"kubelab_addons": ["prometheus"], "kubelab_labs": []}',
-            "-e", "students_kubectl_binary=%s" % KUBECTL_DOUBLE, "-e", "students_verify_isolation=false")
-    env = {"PATH": BIN + os.pathsep + os.environ["PATH"]}
-    _addon_namespace(sim, "monitoring")  # the prometheus role, which runs before students, makes it
-    result = run_playbook(str(playbook), str(build), *args, env=env)
     assert result.returncode == 0, result.stdout[-4000:]
     log = result.stdout + result.stderr
     with open(sim, encoding="utf-8") as handle:
