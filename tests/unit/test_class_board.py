@@ -35,12 +35,12 @@ def test_nodes_ready_per_zone_and_addons_up():
          "spec": {"replicas": 2}, "status": {"readyReplicas": 2}},
         {"metadata": {"namespace": "monitoring"}, "status": {"desiredNumberScheduled": 3, "numberReady": 3}},
     ]
-    metrics = cb.addon_workloads(workloads, {"namespace": "kube-system",
+    metrics = cb.addon_workloads(workloads, {"namespaces": ["kube-system"],
                                              "label_selectors": ["app.kubernetes.io/name=metrics-server"]})
     assert cb.addon_health("metrics_server", metrics) == {
         "id": "addon metrics_server", "passed": False, "detail": "0/1 workloads ready"}
-    assert cb.addon_health("prometheus", cb.addon_workloads(workloads, {"namespace": "monitoring"}))["passed"] is True
-    assert cb.addon_health("vault", cb.addon_workloads(workloads, {"namespace": "vault"}))["passed"] is False
+    assert cb.addon_health("prometheus", cb.addon_workloads(workloads, {"namespaces": ["monitoring"]}))["passed"] is True
+    assert cb.addon_health("vault", cb.addon_workloads(workloads, {"namespaces": ["vault"]}))["passed"] is False
 
 
 def test_failing_since_is_kept_while_the_same_check_fails_first():

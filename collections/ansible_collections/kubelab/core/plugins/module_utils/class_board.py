@@ -68,13 +68,13 @@ def _workload_ready(obj):
 
 
 def addon_workloads(workloads, where):
-    """The workloads in where's namespace that carry every label of its key=value label_selectors."""
+    """The workloads in one of where's namespaces that carry every label of its key=value label_selectors."""
     wanted = dict(s.split("=", 1) for s in where.get("label_selectors") or [])
     found = []
     for obj in workloads:
         meta = obj.get("metadata") or {}
         labels = meta.get("labels") or {}
-        if meta.get("namespace") == where.get("namespace") and all(labels.get(k) == v for k, v in wanted.items()):
+        if meta.get("namespace") in (where.get("namespaces") or []) and all(labels.get(k) == v for k, v in wanted.items()):
             found.append(obj)
     return found
 

@@ -29,10 +29,12 @@ options:
   nodes: {type: list, elements: dict, description: "C(record): the cluster's Nodes (omit: no node health)."}
   zones: {type: list, elements: str, default: [], description: "C(record): zones whose nodes must be Ready."}
   workloads: {type: list, elements: dict, default: [], description: "C(record): the cluster's Deployments, DaemonSets, StatefulSets."}
-  addons:
+  addons: {type: list, elements: str, default: [], description: "C(record): the day's add-ons (kubelab_addons)."}
+  addon_namespaces: {type: dict, default: {}, description: "C(record): add-on -> its namespaces (kubelab_addon_namespaces)."}
+  addon_selectors:
     type: dict
     default: {}
-    description: "C(record): the day's add-ons -> {namespace, label_selectors (key=value)}: where their workloads run."
+    description: "C(record): add-on -> key=value labels its workloads carry (for a namespace it shares)."
   sheet_dir: {type: path, description: "C(record): the access sheets' directory (students_sheet_dir)."}
   students: {type: list, elements: str, default: [], description: "C(render): the class's students, in order."}
 author: kubelab maintainers
@@ -114,8 +116,9 @@ def record(module, params, now):
     health = []
     if params["nodes"] is not None:
         health += node_health(params["nodes"], params["zones"])
-    health += [addon_health(addon, addon_workloads(params["workloads"], where))
-               for addon, where in sorted(params["addons"].items())]
+    health += [addon_health(addon, addon_workloads(params["workloads"], {
+        "namespaces": params["addon_namespaces"][addon], "label_selectors": params["addon_selectors"].get(addon)}))
+        for addon in sorted(params["addons"]) if addon in params["addon_namespaces"]]
     changed, written = False, []
     for entry in _entries(params):
         student = entry["student"]
@@ -180,7 +183,9 @@ def main():
             nodes=dict(type="list", elements="dict"),
             zones=dict(type="list", elements="str", default=[]),
             workloads=dict(type="list", elements="dict", default=[]),
-            addons=dict(type="dict", default={}),
+            addons=dict(type="list", elements="str", default=[]),
+            addon_namespaces=dict(type="dict", default={}),
+            addon_selectors=dict(type="dict", default={}),
             sheet_dir=dict(type="path"),
             students=dict(type="list", elements="str", default=[]),
         ),
