@@ -98,8 +98,11 @@ def test_classroom_with_caches_mounts_certs_d_into_every_node(plan_class):
         # The students reach the API at the classroom host's address, which the certificate must name.
         assert "192.0.2.10" in config["kubeadmConfigPatches"][0]
         assert config["networking"]["apiServerAddress"] == "0.0.0.0"
-    # What the nodes mount exists: one hosts.toml per upstream registry.
-    assert sorted(os.listdir(certs_d)) == ["docker.io", "ghcr.io", "quay.io", "registry.k8s.io"]
+    # What the nodes mount exists: one hosts.toml per upstream registry. containerd looks up
+    # <config_path>/<registry host>/hosts.toml only, so the plan's index.json beside them is inert.
+    registries = ["docker.io", "ghcr.io", "quay.io", "registry.k8s.io"]
+    assert sorted(os.listdir(certs_d)) == sorted(registries + ["index.json"])
+    assert all(os.path.isdir(os.path.join(certs_d, r)) for r in registries)
     with open(os.path.join(certs_d, "docker.io", "hosts.toml"), "rb") as handle:
         assert tomllib.load(handle)["server"] == "https://registry-1.docker.io"
 
