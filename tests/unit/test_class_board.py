@@ -90,3 +90,74 @@ def test_summary_lines_per_student():
                                 "access", "sheet"]
     assert lines[1].split() == ["kim", "kubelab-kim", "1", "1", "1", "/b/s/kim/e.md"]
     assert lines[2].startswith("lee ") and "no record" in lines[2]
+
+
+def _class_report_vars(**extra):
+    """class_report's defaults and vars over the project's group_vars, templated as Ansible does (lazily)."""
+    import os
+
+    import yaml
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar, trust_as_template
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    trusted = {}
+    for path in ("playbooks/group_vars/all/main.yml", "roles/class_report/defaults/main.yml",
+                 "roles/class_report/vars/main.yml"):
+        with open(os.path.join(root, path), encoding="utf-8") as handle:
+            trusted.update(yaml.safe_load(handle))
+    trusted = {k: trust_as_template(v) if isinstance(v, str) else v for k, v in trusted.items()}
+    templar = Templar(loader=DataLoader(), variables=dict(trusted, **extra))
+    return lambda name: templar.template(trust_as_template("{{ %s }}" % name))
+
+
+def _workload(namespace, labels, ready=True, daemonset=True):
+    status = ({"desiredNumberScheduled": 4, "numberReady": 4 if ready else 3} if daemonset
+              else {"readyReplicas": 1 if ready else 0})
+    return {"metadata": {"namespace": namespace, "labels": labels}, "spec": {"replicas": 1}, "status": status}
+
+
+# Each workload's metadata labels as upstream's Cilium chart writes them (install/kubernetes/cilium/templates/
+# cilium-agent/daemonset.yaml, cilium-envoy/daemonset.yaml, cilium-operator/deployment.yaml), beside kube-system's own.
+CILIUM_AGENT = {"k8s-app": "cilium", "app.kubernetes.io/part-of": "cilium", "app.kubernetes.io/name": "cilium-agent"}
+CILIUM_ENVOY = {"k8s-app": "cilium-envoy", "app.kubernetes.io/part-of": "cilium", "app.kubernetes.io/name": "cilium-envoy",
+                "name": "cilium-envoy"}
+CILIUM_OPERATOR = {"io.cilium/app": "operator", "name": "cilium-operator", "app.kubernetes.io/part-of": "cilium",
+                   "app.kubernetes.io/name": "cilium-operator"}
+
+
+def _cni_health(var, workloads):
+    """The CNI's health item as class_report's record task hands the role's variables to the module."""
+    where = {"namespaces": var("class_report_addon_where_namespaces")["cni"],
+             "label_selectors": var("class_report_addon_where_selectors").get("cni")}
+    return cb.addon_health("cni", cb.addon_workloads(workloads, where))
+
+
+def test_cni_health_finds_ciliums_workloads_in_kube_system():
+    """With cni_plugin: cilium the CNI's workloads are the chart's in kube-system, not kube-system's others, not
+    Calico's namespaces; metrics-server, also in kube-system, keeps its own."""
+    kube_system = [_workload("kube-system", {"k8s-app": "kube-dns"}, ready=False, daemonset=False),
+                   _workload("kube-system", {"app.kubernetes.io/name": "metrics-server"}, daemonset=False)]
+    cilium = [_workload("kube-system", CILIUM_AGENT), _workload("kube-system", CILIUM_ENVOY),
+              _workload("kube-system", CILIUM_OPERATOR, daemonset=False)]
+    var = _class_report_vars(cni_plugin="cilium")
+    assert var("class_report_addon_where_namespaces")["cni"] == ["kube-system"]
+    assert _cni_health(var, kube_system + cilium) == {"id": "addon cni", "passed": True, "detail": "3/3 workloads ready"}
+    cilium[2] = _workload("kube-system", CILIUM_OPERATOR, ready=False, daemonset=False)
+    assert _cni_health(var, kube_system + cilium) == {"id": "addon cni", "passed": False, "detail": "2/3 workloads ready"}
+    assert _cni_health(var, kube_system)["detail"] == "0/0 workloads ready"  # Cilium not installed: not up
+    where = {"namespaces": var("class_report_addon_where_namespaces")["metrics_server"],
+             "label_selectors": var("class_report_addon_where_selectors")["metrics_server"]}
+    assert cb.addon_health("metrics_server", cb.addon_workloads(kube_system + cilium, where))["detail"] == \
+        "1/1 workloads ready"
+
+
+def test_cni_health_with_calico_reads_its_own_namespaces():
+    """The default plugin (cni_plugin unset: the cni role's calico): every workload of calico-system and
+    tigera-operator, none of kube-system."""
+    workloads = [_workload("calico-system", {"k8s-app": "calico-node"}),
+                 _workload("tigera-operator", {"name": "tigera-operator"}, daemonset=False),
+                 _workload("kube-system", CILIUM_AGENT, ready=False)]
+    for var in (_class_report_vars(), _class_report_vars(cni_plugin="calico")):
+        assert var("class_report_addon_where_namespaces")["cni"] == ["tigera-operator", "calico-system"]
+        assert _cni_health(var, workloads) == {"id": "addon cni", "passed": True, "detail": "2/2 workloads ready"}
