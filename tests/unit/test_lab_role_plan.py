@@ -113,6 +113,8 @@ def test_namespace_tenancy_gives_each_student_a_prefixed_copy(mini):
     assert kim["workloads"][0]["namespace"] == "kim-shop"
     checks = {c["id"]: c["resource"] for c in kim["checks"]}
     assert checks["app-ready"]["namespace"] == "kim-shop"
+    # The students role's NetworkPolicies, quota and RBAC in kim-shop carry her label: a check never counts them.
+    assert checks["app-ready"]["label_selectors"] == ["!kubelab.dev/student"]
     assert checks["ns-labelled"]["label_selectors"] == ["tier=shop", "kubelab.dev/student=kim"]
 
 

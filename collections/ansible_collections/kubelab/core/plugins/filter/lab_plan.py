@@ -245,6 +245,11 @@ def lab_instances(loaded, tenancy="cluster", students=None, replacements=None, s
                 continue
             if res.get("namespace"):
                 res["namespace"] = rw.ns(res["namespace"])
+                if student:
+                    # The students role adds its own objects (NetworkPolicies, quota, RBAC) to every namespace of
+                    # a student, labelled with her name; the lab's objects never carry that label, so a check
+                    # counts only what the lab made.
+                    res["label_selectors"] = list(res.get("label_selectors") or []) + ["!" + STUDENT_LABEL]
             if res.get("kind") == "Namespace" and prefix:
                 if res.get("name"):
                     res["name"] = rw.ns(res["name"])
