@@ -1,12 +1,14 @@
 """`make check DAY=N` (issue 16 item 1): a read-only readiness table, one verdict, exit non-zero when not ready.
 
 Each scenario runs `make check` in a copy of the project (without .git, .venv and build/), so that any file the check
-writes shows in the copy's mtimes: only build/board/check.json may appear. sudo is a double that logs every call
+writes shows in the copy's mtimes: only build/board/check.json and the class board build/board/index.html may appear,
+and the board shows the verdict even when the run fails NOT READY (issue 16 item 2). sudo is a double that logs every call
 (tests/render/doubles/sudo-double, as ansible_become_exe): the check must never become root.
 The fake-ready host: `docker info` answers cgroup v2 (tests/render/doubles/docker-double), the pinned tools are in
 toolchain_artifact_dir, and host_prep's sysctl minimums are the kernel's current values (the limits are global to
 the machine; nothing here writes them)."""
 
+import html
 import json
 import os
 import shlex
@@ -90,7 +92,7 @@ SCENARIOS = {"this_machine": _this_machine, "ready": _ready, "caches": _caches, 
 def checks(tmp_path_factory):
     """Runs `make check` once per scenario, all at once (each waits mostly on Ansible's per-task overhead), each
     in its own copy of the project; {scenario: (result, check.json, files the run added or changed in the copy,
-    sudo calls)}. Every process started here is stopped before the fixture returns."""
+    sudo calls, the class board's index.html or None)}. Every process started here is stopped before the fixture returns."""
     runs = {}
     try:
         for name, setup in SCENARIOS.items():
@@ -113,11 +115,13 @@ def checks(tmp_path_factory):
             out, _ = process.communicate(timeout=600)
             after = _mtimes(project)
             board = project / "build" / "board" / "check.json"
+            page = project / "build" / "board" / "index.html"
             sudo_log = base / "sudo.log"
             results[name] = (subprocess.CompletedProcess(process.args, process.returncode, out, ""),
                              json.loads(board.read_text()) if board.exists() else None,
                              sorted(f for f in after if before.get(f) != after[f]),
-                             sudo_log.read_text().splitlines() if sudo_log.exists() else [])
+                             sudo_log.read_text().splitlines() if sudo_log.exists() else [],
+                             page.read_text() if page.exists() else None)
         return results
     finally:
         for _base, _project, _before, process in runs.values():
@@ -130,12 +134,32 @@ def _rows(report, item):
     return [row for row in report["rows"] if row["item"] == item]
 
 
+WRITTEN = ["build/board/check.json", "build/board/index.html"]
+
+
+def _board_shows(page, report, out):
+    """The class board make check left: its verdict, every row of check.json with its status (NOT READY in red),
+    the class's students without records, and the board's path in the run's summary."""
+    assert page is not None, "make check wrote no class board"
+    assert '<p id="check-verdict">Verdict: <strong>%s</strong> (day %s, checked %s)</p>' % (
+        report["verdict"], report["day"], report["checked_at"]) in page
+    for row in report["rows"]:
+        cell = {"OK": "pass", "NOT READY": "fail"}.get(row["status"], "none")
+        assert "<td>%s</td><td>%s</td>" % (html.escape(row["item"]), html.escape(row["host"])) in page, row
+        assert '<td class="%s">%s</td></tr>' % (cell, row["status"]) in page, row
+    assert page.count('<td class="fail">NOT READY</td>') == len(
+        [row for row in report["rows"] if row["status"] == "NOT READY"])
+    # No day ran in the copy (build/ is not copied): the class is listed, without records yet.
+    assert '<p id="missing">No record yet: ' in page and "no record (no run has reported on her cluster yet)" in out
+    assert "Class board: " in out and "build/board/index.html" in out
+
+
 @pytest.mark.skipif(CGROUP_V2, reason="this test is about a host on cgroup v1, as the project's machines are")
 def test_this_machine_is_not_ready_and_nothing_changes(checks):
-    result, report, touched, calls = checks["this_machine"]
+    result, report, touched, calls, page = checks["this_machine"]
     out = result.stdout + result.stderr
     assert result.returncode == 2, out[-3000:]
-    assert touched == ["build/board/check.json"], "the check wrote outside build/board: %s" % touched
+    assert touched == WRITTEN, "the check wrote outside build/board: %s" % touched
     assert calls == [], "make check called sudo: %s" % calls
     # One table: a header, then every row of check.json, each with its status.
     table = out.split("OK / NOT READY", 1)[1].split("TASK [", 1)[0]
@@ -156,31 +180,38 @@ def test_this_machine_is_not_ready_and_nothing_changes(checks):
     assert watches["status"] == "NOT READY" and watches["needed"].startswith(">= 2147483647"), watches
     for item in ("inventory", "host reachable", "disk", "ports", *SYSCTLS, *TOOLS):
         assert len(_rows(report, item)) == 1, item
+    # The board was written before the verdict stopped the run.
+    _board_shows(page, report, out)
+    assert out.index("Class board: ") < out.index("NOT READY for day 3:")
+    assert '<td>cgroup</td><td>localhost</td><td>v1 (the host' in page
 
 
 def test_a_ready_host_gives_a_ready_verdict(checks):
-    result, report, touched, calls = checks["ready"]
+    result, report, touched, calls, page = checks["ready"]
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-3000:]
     assert report["verdict"] == "READY" and "READY for day 1" in out
     assert [row for row in report["rows"] if row["status"] != "OK"] == []
     assert _rows(report, "cgroup")[0]["value"] == "v2"
-    assert touched == ["build/board/check.json"] and calls == []
+    assert touched == WRITTEN and calls == []
+    _board_shows(page, report, out)
 
 
 def test_images_missing_from_the_registry_caches_are_not_ready(checks):
-    result, report, _touched, _calls = checks["caches"]
+    result, report, _touched, _calls, page = checks["caches"]
     assert result.returncode == 2, (result.stdout + result.stderr)[-3000:]
     (caches,) = _rows(report, "registry caches")
     assert caches["status"] == "NOT READY"
     assert caches["value"] == "1 of 5 images not cached: registry.k8s.io/e2e-test-images/agnhost:2.53", caches
     assert "make warm DAY=1" in caches["needed"]
     assert [row["item"] for row in report["rows"] if row["status"] != "OK"] == ["registry caches"]
+    _board_shows(page, report, result.stdout)
+    assert "1 of 5 images not cached: registry.k8s.io/e2e-test-images/agnhost:2.53" in page
 
 
 def test_an_unreachable_docker_host_is_a_row_not_a_crash(checks):
     """The unreachable host is one NOT READY row; the table and the verdict still come."""
-    result, report, touched, calls = checks["unreachable"]
+    result, report, touched, calls, page = checks["unreachable"]
     out = result.stdout + result.stderr
     assert result.returncode == 2, out[-3000:]
     (reachable,) = _rows(report, "host reachable")
@@ -188,4 +219,5 @@ def test_an_unreachable_docker_host_is_a_row_not_a_crash(checks):
     assert "refused" in reachable["value"].lower(), reachable
     assert _rows(report, "inventory")[0]["status"] == "OK"
     assert "host reachable on gone" in out
-    assert touched == ["build/board/check.json"] and calls == []
+    assert touched == WRITTEN and calls == []
+    _board_shows(page, report, out)

@@ -161,3 +161,17 @@ def test_cni_health_with_calico_reads_its_own_namespaces():
     for var in (_class_report_vars(), _class_report_vars(cni_plugin="calico")):
         assert var("class_report_addon_where_namespaces")["cni"] == ["tigera-operator", "calico-system"]
         assert _cni_health(var, workloads) == {"id": "addon cni", "passed": True, "detail": "2/2 workloads ready"}
+
+
+def test_readiness_section_shows_the_verdict_and_the_not_ready_rows_in_red():
+    """make check's check.json as its JSON comes (keys sorted): columns in make check's order, the status coloured."""
+    check = {"version": 1, "day": "3", "checked_at": "2026-12-05T07:08:21Z", "verdict": "NOT READY",
+             "rows": [{"host": "localhost", "item": "cgroup", "needed": "v2", "status": "NOT READY", "value": "v1"},
+                      {"host": "localhost", "item": "ports", "needed": "20000 free", "status": "OK", "value": "free"},
+                      {"host": "localhost", "item": "disk", "needed": "16 GiB", "status": "UNKNOWN", "value": "?"}]}
+    page = cb.render_board([], "now", "/b/board", check=check, missing=["kim"])
+    assert '<p id="check-verdict">Verdict: <strong>NOT READY</strong> (day 3, checked 2026-12-05T07:08:21Z)</p>' in page
+    assert "<tr><th>item</th><th>host</th><th>value</th><th>needed</th><th>status</th></tr>" in page
+    assert '<tr><td>cgroup</td><td>localhost</td><td>v1</td><td>v2</td><td class="fail">NOT READY</td></tr>' in page
+    assert '<td class="pass">OK</td>' in page and '<td class="none">UNKNOWN</td>' in page
+    assert cb.summary_lines([], missing=["kim"])[1].split()[:3] == ["kim", "no", "record"]

@@ -138,7 +138,8 @@ def summary_lines(records, missing=()):
     rows = [("student", "cluster / namespaces", "passed", "failed", "not checked", "access sheet")]
     for record in records:
         rows.append((record["student"], where(record)) + tuple(str(n) for n in counts(record)) + (record["sheet_path"],))
-    rows += [(name, "no record (its cluster failed before the report)", "-", "-", "-", "-") for name in missing]
+    # make check writes the board before any day ran; in a day run, the student's cluster failed before the report.
+    rows += [(name, "no record (no run has reported on her cluster yet)", "-", "-", "-", "-") for name in missing]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
 
@@ -159,6 +160,8 @@ td.pass { background: #0a5c1e; color: #fff; } td.fail { background: #a00000; col
 td.none { background: #333; color: #ddd; } td.pass, td.fail, td.none { white-space: nowrap; }
 .meta { color: #ddd; }
 """
+# make check's table columns in the order it prints them (roles/preflight/templates/readiness_table.j2).
+CHECK_COLUMNS = ("item", "host", "value", "needed", "status")
 LABEL = {"pass": "\u2713 OK", "fail": "\u2717 FAIL", "none": "\u2013 not checked"}
 
 
@@ -175,15 +178,24 @@ def _check_section(check):
     out = ["<h2>Readiness (make check)</h2>"]
     verdict = check.get("verdict")
     if verdict is not None:
-        out.append('<p id="check-verdict">Verdict: <strong>%s</strong></p>' % html.escape(str(verdict)))
+        when = " (day %s, checked %s)" % (check.get("day", "?"), check["checked_at"]) if check.get("checked_at") else ""
+        out.append('<p id="check-verdict">Verdict: <strong>%s</strong>%s</p>' % (html.escape(str(verdict)),
+                                                                                html.escape(when)))
     rows = next((check[k] for k in ("rows", "items", "table") if isinstance(check.get(k), list)), [])
     rows = [r for r in rows if isinstance(r, dict)]
     if rows:
-        keys = list(rows[0])
+        # check.json's keys come sorted; the table reads as make check prints it.
+        keys = [k for k in CHECK_COLUMNS if k in rows[0]] + [k for k in rows[0] if k not in CHECK_COLUMNS]
         out.append('<table id="check"><tr>%s</tr>' % "".join("<th>%s</th>" % html.escape(str(k)) for k in keys))
-        out += ["<tr>%s</tr>" % "".join("<td>%s</td>" % html.escape(str(r.get(k, ""))) for k in keys) for r in rows]
+        out += ["<tr>%s</tr>" % "".join(_check_cell(k, r.get(k, "")) for k in keys) for r in rows]
         out.append("</table>")
     return out
+
+
+def _check_cell(key, value):
+    """A readiness cell; the status in the board's colours (NOT READY red, OK green, UNKNOWN grey)."""
+    state = {"OK": "pass", "NOT READY": "fail"}.get(value, "none") if key == "status" else ""
+    return '<td%s>%s</td>' % (' class="%s"' % state if state else "", html.escape(str(value)))
 
 
 def render_board(records, generated_at, board_dir, check=None, missing=()):
