@@ -6,6 +6,8 @@ import glob
 import os
 import re
 
+import jinja2
+import jinja2.meta
 import pytest
 import yaml
 
@@ -123,3 +125,21 @@ def test_cluster_play_roles_leave_the_mode_to_the_entry_point(role):
             asking += ["%s:%d" % (os.path.relpath(path, ROOT), number)
                        for number, line in enumerate(handle, 1) if "kubelab_mode" in line]
     assert not asking, "kubelab_mode conditions inside the role: %s" % ", ".join(asking)
+
+
+def test_every_wait_tries_at_least_twice_whatever_the_timeout():
+    # ansible-core runs a task with `until` and retries: 0 once and never evaluates `until`
+    # (lib/ansible/executor/task_executor.py: attempts = 1 + max(0, retries); the until check and the final
+    # failed=True only when attempts > 1), so a wait computed as timeout / delay must not round down to 0: with a
+    # timeout below the delay it would pass whatever the state.
+    env = jinja2.Environment()
+    waits = []
+    for path in sorted(glob.glob(os.path.join(ROLES, "*", "tasks", "*.yml"))):
+        for task in walk_tasks(load(path)):
+            if "until" in task and isinstance(task.get("retries"), str):
+                expression = task["retries"].strip()[2:-2]
+                names = jinja2.meta.find_undeclared_variables(env.parse(task["retries"]))
+                retries = env.compile_expression(expression)(**{name: 1 for name in names})
+                waits.append((os.path.relpath(path, ROOT), task["name"], retries))
+    assert len(waits) >= 10, "the waits computed from a timeout were not found"
+    assert [wait for wait in waits if wait[2] < 1] == []
