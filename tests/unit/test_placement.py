@@ -90,6 +90,21 @@ def test_a_class_too_big_for_every_host_is_refused_with_per_host_numbers():
     assert "kind_hosts" in text and "Nothing was changed" in text
 
 
+@pytest.mark.parametrize("workers,advice", [
+    (3, None),  # the minimum, one per zone: class_plan refuses fewer, so the refusal must not advise it
+    (5, "use fewer workers (kubelab_workers: 5 now, at least 3, one per zone)"),
+])
+def test_a_refusal_advises_fewer_workers_only_above_the_minimum(workers, advice):
+    clusters = class_plan([{"name": "s%02d" % i} for i in range(12)], workers=workers)
+    with pytest.raises(PlanError) as err:
+        run(clusters, hosts((8, 32)), headroom=0.9)
+    text = str(err.value)
+    assert ("fewer workers" in text) is (advice is not None), text
+    assert advice is None or advice in text
+    assert text.endswith("use fewer add-ons (kubelab_addons) or use namespace tenancy (one shared cluster). "
+                         "Nothing was changed."), text
+
+
 def test_clusters_placed_earlier_that_outgrow_their_host_are_refused_not_moved():
     host_list = hosts((8, 32), (8, 32))
     _, stored = run(roster("kim", "lee", "park", "choi"), host_list)
@@ -157,3 +172,26 @@ def test_day_time_is_creation_rounds_on_the_busiest_host_plus_addon_waves():
     assert day_time_estimate(placed, [], 100, {}, created=[c["name"] for c in placed])["total_seconds"] == 0
     with pytest.raises(PlanError, match="preflight_time_addon_seconds: no install time for velero"):
         day_time_estimate(placed, ["velero"], 100, {})
+
+
+@pytest.mark.parametrize("workers", [3, 5])
+def test_the_hosts_own_capacity_refusal_advises_fewer_workers_only_above_the_minimum(workers):
+    """preflight's host.yml (apply mode, a host sized from its facts) gives the same advice as the placement."""
+    import os
+
+    import yaml
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar, trust_as_template
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, "roles", "preflight", "tasks", "host.yml"), encoding="utf-8") as handle:
+        task = next(t for t in yaml.safe_load(handle) if t.get("name") == "Stop if the class does not fit this host")
+    variables = {"inventory_hostname": "h1", "kubelab_addons": ["cni"], "ansible_memtotal_mb": 8000,
+                 "ansible_processor_vcpus": 2, "preflight_capacity_headroom": 0.9, "kubelab_workers": workers,
+                 "kubelab_zones": ["zone-a", "zone-b", "zone-c"],
+                 "preflight_capacity": {"clusters": [{}] * 12, "nodes": 48, "memory_mib": 70000, "cpu_m": 20000}}
+    text = Templar(loader=DataLoader(), variables=variables).template(
+        trust_as_template(task["ansible.builtin.assert"]["fail_msg"]))
+    assert ("fewer workers" in text) is (workers > 3), text
+    assert workers == 3 or "fewer workers (kubelab_workers: 5 now, at least 3, one per zone)" in text
+    assert text.endswith("add-ons (kubelab_addons) or namespace tenancy. Nothing was changed."), text

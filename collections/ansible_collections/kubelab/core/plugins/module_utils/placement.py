@@ -52,15 +52,27 @@ def _add(host, name, need):
     host["clusters"].append(name)
 
 
-def _refusal(hosts, what, headroom):
+def fewer_workers(clusters):
+    """The advice to use fewer workers, only while a cluster has more than the minimum (one per zone, which
+    class_plan enforces); else "" (advice a refusal of its own would answer)."""
+    spare = [c for c in clusters if c.get("workers", 0) > len(c.get("zones") or ())]
+    if not spare:
+        return ""
+    return "use fewer workers (kubelab_workers: %d now, at least %d, one per zone)" % (
+        spare[0]["workers"], len(spare[0]["zones"]))
+
+
+def _refusal(hosts, what, headroom, clusters=()):
     lines = ["The class does not fit the Docker hosts: %s; per host (usable: %s of its CPU, memory and disk):"
              % (what, headroom)]
     for host in hosts:
         lines.append("%s: %d cluster(s) use %dm of %sm CPU, %d of %s MiB, %d of %s GiB disk" % (
             host["name"], len(host["clusters"]), host["used"]["cpu_m"], host["cpu_m"], host["used"]["memory_mib"],
             host["memory_mib"], host["used"]["disk_gib"], host["disk_gib"] or "?"))
-    lines.append("add a host to kind_hosts, correct kubelab_host_capacity where it is wrong, use fewer workers "
-                 "(kubelab_workers) or add-ons, or namespace tenancy. Nothing was changed.")
+    options = ["add a host to kind_hosts", "correct kubelab_host_capacity where it is wrong", fewer_workers(clusters),
+               "use fewer add-ons (kubelab_addons)", "use namespace tenancy (one shared cluster)"]
+    options = [o for o in options if o]
+    lines.append("%s or %s. Nothing was changed." % (", ".join(options[:-1]), options[-1]))
     return "; ".join(lines)
 
 
@@ -92,14 +104,15 @@ def place(clusters, hosts, previous, needs, port_base, port_stride, headroom=0.9
     for host in order:
         if _load(host, NOTHING) > 1:
             raise PlanError(_refusal(order, "the clusters placed on %s earlier (placement file) outgrow it with "
-                                     "this day's add-ons" % host["name"], headroom))
+                                     "this day's add-ons" % host["name"], headroom, clusters))
     new = [c for c in clusters if c["name"] not in placed]
     for position, cluster in enumerate(new):
         need = needs[cluster["name"]]
         fitting = [h for h in order if _load(h, need) <= 1]
         if not fitting:
             raise PlanError(_refusal(order, "%d more cluster(s) need %dm CPU and %d MiB each (nodes and the day's "
-                                     "add-ons)" % (len(new) - position, need["cpu_m"], need["memory_mib"]), headroom))
+                                     "add-ons)" % (len(new) - position, need["cpu_m"], need["memory_mib"]), headroom,
+                                     clusters))
         host = min(fitting, key=lambda h: _load(h, need))  # min keeps inventory order on ties
         slot = next(s for s in range(len(host["slots"]) + 1) if s not in host["slots"])
         host["slots"].add(slot)
