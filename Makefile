@@ -26,7 +26,8 @@ help: ## this list
 	@echo "Usage: make <command> [INVENTORY=inventories/classroom] [ARGS='-e ...'] [STUDENT=name] [DAY=N] [LAB=id]"
 	@awk -F ':.*## ' '/^[a-z][a-z0-9 -]*:.*## / {printf "  make %-26s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo "Variables: INVENTORY= inventory path (default inventories/local); ARGS= extra ansible-playbook"
-	@echo "  arguments; STUDENT= one student (teardown, lab-reset); DAY= day of make plan ($(DAYS) all); LAB= lab id"
+	@echo "  arguments; STUDENT= one student (teardown, lab-reset); DAY= the day of plan, check, status and warm"
+	@echo "  ($(DAYS), plan also all; default 3); LAB= lab id (lab-reset); REV= git revision (compare-plans)"
 
 venv: $(VENV)/.installed-run
 venv-dev: $(VENV)/.installed-dev

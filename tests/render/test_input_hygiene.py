@@ -60,8 +60,10 @@ def test_help_lists_every_user_command_and_variable():
     phony = {t for line in text.splitlines() if line.startswith(".PHONY:") for t in line.split(":", 1)[1].split()}
     internal = {"venv", "venv-dev", "inventory-check", "day-check", "molecule", "molecule-host", "molecule-cluster"}
     assert phony - internal - listed == set()
-    for variable in ("INVENTORY=", "ARGS=", "STUDENT=", "DAY=", "LAB="):
+    for variable in ("INVENTORY=", "ARGS=", "STUDENT=", "DAY=", "LAB=", "REV="):
         assert variable in result.stdout
+    # DAY= is read by make check, status and warm too, not only by make plan.
+    assert "DAY= the day of plan, check, status and warm" in result.stdout
 
 
 def test_an_unknown_kubelab_variable_is_refused_with_the_nearest_name(tmp_path):
