@@ -125,7 +125,7 @@ lint: venv-dev ## yamllint, ansible-lint, workflow schema
 # The output is kept in build/test-logs/pytest.txt, so make test can end with pytest's summary line.
 unit: venv-dev ## pytest tests/ (unit, render, labs)
 	@mkdir -p $(TEST_LOGS)
-	{ $(BIN)/pytest -q tests; echo $$? > $(TEST_LOGS)/pytest.rc; } | tee $(TEST_LOGS)/pytest.txt
+	{ $(BIN)/pytest -q --durations=15 tests; echo $$? > $(TEST_LOGS)/pytest.rc; } | tee $(TEST_LOGS)/pytest.txt
 	@exit $$(cat $(TEST_LOGS)/pytest.rc)
 
 molecule: molecule-host molecule-cluster
