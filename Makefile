@@ -69,7 +69,7 @@ plan: inventory-check day-check venv ## render day DAY (default 3; all = every d
 		|| { rm -rf "$(PLAN_DIR).new"; echo "make plan failed; the previous plan in $(PLAN_DIR) is kept" >&2; exit 1; }
 	rm -rf "$(PLAN_DIR)" && mv "$(PLAN_DIR).new" "$(PLAN_DIR)"
 
-# Read only (no become); the table also goes to build/board/check.json for the class board.
+# Read only (no become); the table also goes to build/board/check.json and the class board build/board/index.html.
 .PHONY: check
 check: inventory-check day-check venv ## before class: is INVENTORY ready for day DAY? one table, one verdict (exit 2: not ready)
 	$(PLAYBOOK) playbooks/check.yml -e kubelab_day=$(DAY) $(ARGS)
