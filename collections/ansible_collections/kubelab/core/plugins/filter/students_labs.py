@@ -1,24 +1,24 @@
 # Copyright: kubelab contributors
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""What namespace tenancy needs to know about the day's labs, read from labs/<id>/lab.yml and its manifests.
+"""What namespace tenancy needs to know about the day's labs (lab.yml and manifests, as kubelab.core.lab_load reads them).
 
-- students_lab_facts(labs_dir, lab_ids, tenancy): the namespaces each student gets a copy of (with the Pod
+- students_lab_facts(labs_dir, lab_ids, tenancy, loaded): the namespaces each student gets a copy of (with the Pod
   Security level the lab's Namespace object enforces), the lab namespaces shared by the class (lab.yml
   `tenancy.shared_namespaces`: one instructor-owned copy), the egress the labs declare (`tenancy.egress`), and
   the CPU and memory the labs request per student and per cluster (for the capacity check).
 - students_quantity(value, unit): a Kubernetes quantity as millicores ("m") or MiB ("Mi").
 
 Preflight calls these (through the students role's tasks/check.yml) before anything changes; the role's
-render step calls them again for the objects.
+render step calls them again for the objects. Both pass `loaded`, the labs preflight loaded once for the run
+(the lab role's lab_loaded, kubelab.core.lab_load); a lab not in it (a play without preflight, -e lab=<id>) is
+loaded through the same lab_load, so lab.yml is read one way only.
 """
 
 from __future__ import annotations
 
-import os
 import re
 
-import yaml
-
+from ansible_collections.kubelab.core.plugins.filter.lab_plan import lab_load
 from ansible_collections.kubelab.core.plugins.module_utils.errors import LabError, filters
 
 ENFORCE = "pod-security.kubernetes.io/enforce"
@@ -74,25 +74,23 @@ def _workload_requests(doc):
     return cpu * copies, mem * copies, kind == "DaemonSet"
 
 
-def _load_lab(labs_dir, lab_id):
-    lab_dir = os.path.join(str(labs_dir), str(lab_id))
-    with open(os.path.join(lab_dir, "lab.yml"), encoding="utf-8") as handle:
-        lab = yaml.safe_load(handle)
-    docs = []
-    for name in lab.get("manifests") or []:
-        with open(os.path.join(lab_dir, "manifests", name), encoding="utf-8") as handle:
-            docs += [d for d in yaml.safe_load_all(handle) if isinstance(d, dict)]
-    return lab, docs
+def _lab_documents(labs_dir, lab_id, loaded):
+    """lab.yml and its manifest documents in lab.yml order, from the loaded labs or else through lab_load."""
+    entry = (loaded or {}).get(lab_id) or lab_load(labs_dir, lab_id)
+    lab = entry["lab"]
+    return lab, [doc for name in lab.get("manifests") or [] for doc in entry["manifests"].get(name, [])]
 
 
-def students_lab_facts(labs_dir, lab_ids, tenancy="namespace"):
+def students_lab_facts(labs_dir, lab_ids, tenancy="namespace", loaded=None):
     """See the module docstring. requests: {student|cluster: {cpu_m, memory_mib, node_cpu_m, node_memory_mib}};
-    the node_ figures are DaemonSets' (one pod per node). In cluster tenancy everything is the student's."""
+    the node_ figures are DaemonSets' (one pod per node). In cluster tenancy everything is the student's.
+    loaded: {lab id: kubelab.core.lab_load result} (the lab role's lab_loaded); labs_dir is read only for a lab
+    it does not hold."""
     facts = {"namespaces": [], "levels": {}, "owners": {}, "shared": [], "egress": [],
              "requests": {scope: {"cpu_m": 0, "memory_mib": 0, "node_cpu_m": 0, "node_memory_mib": 0}
                           for scope in ("student", "cluster")}}
     for lab_id in lab_ids or []:
-        lab, docs = _load_lab(labs_dir, lab_id)
+        lab, docs = _lab_documents(labs_dir, lab_id, loaded)
         shared = set((lab.get("tenancy") or {}).get("shared_namespaces") or [])
         facts["egress"] += (lab.get("tenancy") or {}).get("egress") or []
         for doc in docs:
