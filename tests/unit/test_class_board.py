@@ -175,3 +175,8 @@ def test_readiness_section_shows_the_verdict_and_the_not_ready_rows_in_red():
     assert '<tr><td>cgroup</td><td>localhost</td><td>v1</td><td>v2</td><td class="fail">NOT READY</td></tr>' in page
     assert '<td class="pass">OK</td>' in page and '<td class="none">UNKNOWN</td>' in page
     assert cb.summary_lines([], missing=["kim"])[1].split()[:3] == ["kim", "no", "record"]
+    # No student record yet (make check before the first day): the readiness comes first; with records, last.
+    assert page.index('id="check-verdict"') < page.index("<h2>Stuck longest</h2>")
+    kim = cb.student_record(ENTRY, [], [], "status", "t", "/b/students/kim/endpoints.md")
+    later = cb.render_board([kim], "now", "/b/board", check=check)
+    assert later.index('<table id="board">') < later.index('id="check-verdict"')

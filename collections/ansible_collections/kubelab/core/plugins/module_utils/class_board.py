@@ -209,6 +209,11 @@ def render_board(records, generated_at, board_dir, check=None, missing=()):
            "<h1>kubelab class board</h1>",
            '<p class="meta">Written %s UTC. Cells: \u2713 OK (green), \u2717 FAIL (red), \u2013 not checked (grey); '
            "hover a cell for its detail.</p>" % html.escape(generated_at)]
+    # Before any day has reported (make check the morning of the first class), the readiness is all there is to see:
+    # it comes first, above the empty student table; afterwards the students do.
+    readiness_first = not records
+    if readiness_first:
+        out += _check_section(check)
     out.append("<h2>Stuck longest</h2>")
     longest = stuck(records)
     if longest:
@@ -231,7 +236,8 @@ def render_board(records, generated_at, board_dir, check=None, missing=()):
     out.append("</table>")
     if missing:
         out.append('<p id="missing">No record yet: %s</p>' % html.escape(", ".join(missing)))
-    out += _check_section(check)
+    if not readiness_first:
+        out += _check_section(check)
     out.append("</body></html>")
     return "\n".join(out) + "\n"
 
