@@ -17,7 +17,11 @@ def existing(tmp_path_factory):
     base = tmp_path_factory.mktemp("e2e-existing")
     ws = Workspace(base, "namespace")
     try:
-        with running(base / "school-cluster") as sim:
+        # A school's cluster: its workloads run, and it has a default StorageClass of its own (k3s's local-path).
+        with running(base / "school-cluster", "--bare", "--workload-pods") as sim:
+            sim.request("POST", "/apis/storage.k8s.io/v1/storageclasses", {
+                "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "provisioner": "rancher.io/local-path",
+                "metadata": {"name": "local-path", "annotations": {DEFAULT_CLASS: "true"}}})
             group_vars = ws.inventory / "group_vars" / "kubelab" / "main.yml"
             settings = yaml.safe_load(group_vars.read_text())
             settings.update(kubelab_provider="existing", cluster_existing_kubeconfig=str(sim.kubeconfig))
@@ -28,6 +32,14 @@ def existing(tmp_path_factory):
             yield ws, sim
     finally:
         ws.close()
+
+
+DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
+
+
+def default_classes(sim):
+    classes = sim.request("GET", "/apis/storage.k8s.io/v1/storageclasses")[1]["items"]
+    return sorted(c["metadata"]["name"] for c in classes if c["metadata"].get("annotations", {}).get(DEFAULT_CLASS) == "true")
 
 
 def student_namespaces(sim):
@@ -49,6 +61,7 @@ class TestExistingCluster:
         assert set(STUDENTS) <= set(student_namespaces(sim))
         assert {"ingress-nginx", "kube-prometheus-stack", "metrics-server", "vault"} <= set(releases(sim))
         assert "calico" not in releases(sim), "the cluster's own network: no CNI is installed"
+        assert default_classes(sim) == ["standard"], "the school's default class is demoted, kubelab's hostpath one is the default"
 
     def test_day3_again_takes_over_only_its_own_releases(self, existing):
         ws, sim = existing
