@@ -112,6 +112,34 @@ def _artifacts(base: Path, pins: dict) -> dict:
     return out
 
 
+def _crd(group: str, kind: str, plural: str, version: str = "v1", scope: str = "Namespaced", status: bool = False) -> dict:
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": f"{plural}.{group}"},
+            "spec": {"group": group, "scope": scope,
+                     "names": {"kind": kind, "listKind": f"{kind}List", "plural": plural, "singular": kind.lower()},
+                     "versions": [{"name": version, "served": True, "storage": True,
+                                   **({"subresources": {"status": {}}} if status else {}),
+                                   "schema": {"openAPIV3Schema": {"type": "object",
+                                                                  "x-kubernetes-preserve-unknown-fields": True}}}]}}
+
+
+def _deployment(name: str, labels: dict, image: str) -> dict:
+    """A chart's workload; the API double's clusters run its pods, so it reports ready replicas as on a cluster."""
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "${NAMESPACE}",
+                                                                        "labels": labels},
+            "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "main", "image": image}]}}}}
+
+
+def _api_service(name: str, service: str) -> dict:
+    """The APIService a chart registers, Available as kube-aggregator reports it once the service answers."""
+    version, group = name.split(".", 1)
+    return {"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService", "metadata": {"name": name},
+            "spec": {"group": group, "version": version, "groupPriorityMinimum": 100, "versionPriority": 100,
+                     "insecureSkipTLSVerify": True, "service": {"name": service, "namespace": "${NAMESPACE}"}},
+            "status": {"conditions": [{"type": "Available", "status": "True", "reason": "Passed"}]}}
+
+
 def _chart_stand_ins(base: Path, project: Path, versions: dict) -> None:
     """What later tasks read of what each chart would make (the Helm double creates it on install): the CRDs the
     labs' custom resources need, and the pods, Deployments and webhook the vault and velero roles wait for or
@@ -174,6 +202,44 @@ def _chart_stand_ins(base: Path, project: Path, versions: dict) -> None:
                                                             "image": f"velero/velero:{versions['velero']['version']}"}]}}}},
         ],
     }
+    stand_ins["kube-prometheus-stack"] += [
+        _crd("monitoring.coreos.com", "Prometheus", "prometheuses", status=True),
+        _crd("monitoring.coreos.com", "ServiceMonitor", "servicemonitors"),
+        # The operator reports Available once the Prometheus pods run (prometheus-operator
+        # pkg/apis/monitoring/v1/types.go, ConditionType Available).
+        {"apiVersion": "monitoring.coreos.com/v1", "kind": "Prometheus",
+         "metadata": {"name": "kube-prometheus-stack-prometheus", "namespace": "${NAMESPACE}"}, "spec": {"replicas": 1},
+         "status": {"conditions": [{"type": "Available", "status": "True"}, {"type": "Reconciled", "status": "True"}]}},
+        _deployment("kube-prometheus-stack-grafana", {"app.kubernetes.io/name": "grafana"}, "grafana/grafana"),
+        # On kind the chart keeps kube-controller-manager, kube-scheduler, etcd and kube-proxy monitors off.
+        *({"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
+           "metadata": {"name": f"kube-prometheus-stack-{name}", "namespace": "${NAMESPACE}"},
+           "spec": {"endpoints": [{"port": "https-metrics"}], "selector": {}}} for name in ("apiserver", "kubelet", "coredns")),
+    ]
+    stand_ins.update({
+        "ingress-nginx": [
+            _deployment("ingress-nginx-controller", {"app.kubernetes.io/instance": "ingress-nginx",
+                                                     "app.kubernetes.io/component": "controller"},
+                        "registry.k8s.io/ingress-nginx/controller"),
+            {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+             "metadata": {"name": "nginx", "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}},
+             "spec": {"controller": "k8s.io/ingress-nginx"}},
+        ],
+        # metrics.k8s.io is an aggregated API in a real cluster; here a CRD of the same group serves what
+        # `kubectl top nodes` reads, one NodeMetrics per node.
+        "metrics-server": [
+            _api_service("v1beta1.metrics.k8s.io", "metrics-server"),
+            _crd("metrics.k8s.io", "NodeMetrics", "nodes", version="v1beta1", scope="Cluster"),
+            {"apiVersion": "metrics.k8s.io/v1beta1", "kind": "NodeMetrics", "metadata": {"name": "${NODE}"},
+             "timestamp": "2026-01-01T00:00:00Z", "window": "10s", "usage": {"cpu": "120m", "memory": "512Mi"}},
+        ],
+        "prometheus-adapter": [_api_service("v1beta1.custom.metrics.k8s.io", "prometheus-adapter")],
+    })
+    stand_ins["argo-cd"] = stand_ins["argo-cd"] + [
+        _deployment(f"argocd-{name}", {"app.kubernetes.io/name": f"argocd-{name}"}, "quay.io/argoproj/argocd")
+        for name in ("server", "repo-server", "applicationset-controller")
+    ] + [{**_deployment("argocd-application-controller", {"app.kubernetes.io/name": "argocd-application-controller"},
+                        "quay.io/argoproj/argocd"), "kind": "StatefulSet"}]
     (base / "chart-stand-ins").mkdir()
     for chart, objects in stand_ins.items():
         (base / "chart-stand-ins" / f"{chart}.yaml").write_text(yaml.safe_dump_all(objects, sort_keys=False))
@@ -232,19 +298,19 @@ class Workspace:
             "host_prep_sysctls": {k: int(Path("/proc/sys", *k.split(".")).read_text()) for k in
                                   ("fs.inotify.max_user_watches", "fs.inotify.max_user_instances")},
             "host_prep_sysctl_file": str(base / "host" / "60-kubelab-kind.conf"),
-            # What the roles' Molecule scenarios switch off on sim too: waits for what only running pods would
-            # report (the Helm double renders no chart), and the isolation checks only a real API server answers.
-            # The API double has no TokenRequest: the students role's kubectl double mints the tokens.
-            **{f"{role}_wait": False for role in ("ingress", "metrics_server", "prometheus", "argocd")},
-            # cni_wait stays on (the nodes are Ready, the tigera-operator stand-in reports Calico Available);
-            # proving NetworkPolicy enforcement needs pods that run.
+            # Every add-on waits and verifies (the chart stand-ins above report what a running chart would).
+            # Not here: proving NetworkPolicy enforcement needs pods that run; the HTTP requests to the
+            # cluster's ingress port need ingress-nginx and Grafana answering.
             "cni_verify_network_policy": False,
+            "ingress_verify_http": False,
+            "prometheus_verify_http": False,
             "lab_real_cluster": False,
             "lab_wait_timeout": 30,
             # Off in a real class (it changes the cluster on every run): here day 4 runs once, and the kind
             # double's clusters run the Velero controllers' double (tests/sim/kubesim/velero.py).
             "velero_run_drill": True,
-            # The API double answers `kubectl auth can-i --as` from the stored RBAC (tests/sim/kubesim/rbac.py).
+            # The API double answers `kubectl auth can-i --as` from the stored RBAC (tests/sim/kubesim/rbac.py); it
+            # has no TokenRequest, so the students role's kubectl double mints the tokens.
             "students_verify_isolation": True,
             "students_kubectl_binary": str(bindir / "students-kubectl"),
             # The capacity check runs, but the clusters are API doubles: two real ones would not fit 2 CPUs.

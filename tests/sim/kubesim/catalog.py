@@ -106,6 +106,8 @@ BUILTIN: list[ResourceType] = [
     _r("coordination.k8s.io", "v1", "leases", "Lease", True),
     _r("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", False, ["pc"], immutable=("value",)),
     _r("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", True, ["hpa"], status=True, categories=["all"]),
+    # Registered by charts that serve an aggregated API (metrics-server, prometheus-adapter); nothing is proxied.
+    _r("apiregistration.k8s.io", "v1", "apiservices", "APIService", False, status=True),
     _r("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations", "ValidatingWebhookConfiguration", False),
     _r("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations", "MutatingWebhookConfiguration", False),
     # The students role's guardrails in namespace tenancy (GA since Kubernetes 1.30); stored, never enforced.
