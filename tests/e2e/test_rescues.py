@@ -21,6 +21,15 @@ EXPECTED = {
                ["velero/seaweedfs did not become ready within 2 s", "get pvc seaweedfs-data"]),
     "argocd": ("Stop with what to inspect when the Git server is not ready",
                ["argocd/git-server did not become ready within 2 s", "logs deploy/git-server"]),
+    "vault": ("Stop with what to inspect when the Vault server does not start",
+              ["vault/vault-0 did not start within 2 s", "describe pod vault-0"]),
+    "ingress": ("Say what to inspect when the controller is not ready",
+                ["not ready after 2 s", "describe pod -l app.kubernetes.io/component=controller"]),
+    "metrics_server": ("Say what to inspect when the metrics API stays unavailable",
+                       ["v1beta1.metrics.k8s.io is not Available after 2 s", "logs deploy/metrics-server"]),
+    "prometheus": ("Say what to inspect when the monitoring stack is not ready",
+                   ["not ready after 2 s", "failed: Wait for the Prometheus resource to report Available",
+                    "get prometheus kube-prometheus-stack-prometheus -o yaml"]),
 }
 
 
@@ -32,10 +41,11 @@ def test_each_role_stops_with_what_to_inspect(tmp_path):
             "kubelab_helm_binary": str(helm_wrapper(tmp_path / "helm", tmp_path / "helm-state")),
             "kubelab_addons": list(EXPECTED), "rescue_roles": list(EXPECTED), "rescue_out": str(out),
             "ansible_python_interpreter": sys.executable,
-            "csi_wait_timeout": TIMEOUT, "velero_ready_timeout": TIMEOUT, "argocd_ready_timeout": TIMEOUT,
+            **{f"{role}_{'wait' if role == 'csi' else 'ready'}_timeout": TIMEOUT for role in EXPECTED},
             # The Helm double renders no chart: Argo CD's own workloads never exist; its Git server is ours.
             "argocd_wait": False, "argocd_git_server_enabled": True, "argocd_secrets_dir": str(tmp_path / "secrets"),
-            "velero_secrets_dir": str(tmp_path / "secrets"),
+            "velero_secrets_dir": str(tmp_path / "secrets"), "vault_secrets_dir": str(tmp_path / "secrets"),
+            "prometheus_grafana_password_file": str(tmp_path / "secrets" / "grafana-admin-password"),
         }
         res = subprocess.run([sys.executable, "-m", "ansible", "playbook", "-i", "localhost,", "-c", "local",
                               str(ROOT / "tests/e2e/rescues.yml"), "-e", json.dumps(extra)],
