@@ -66,8 +66,9 @@ class TestExistingCluster:
     def test_day3_again_takes_over_only_its_own_releases(self, existing):
         ws, sim = existing
         before = releases(sim)
-        ws.play("day3-again", "day3.yml")
+        recap = ws.play("day3-again", "day3.yml")
         assert releases(sim) == before
+        assert {h: r["changed"] for h, r in recap.items() if r["changed"]} == {}, "a second run changes nothing"
 
     def test_teardown_leaves_the_cluster_and_the_addons(self, existing):
         ws, sim = existing
