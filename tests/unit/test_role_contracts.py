@@ -143,3 +143,50 @@ def test_every_wait_tries_at_least_twice_whatever_the_timeout():
                 waits.append((os.path.relpath(path, ROOT), task["name"], retries))
     assert len(waits) >= 10, "the waits computed from a timeout were not found"
     assert [wait for wait in waits if wait[2] < 1] == []
+
+
+JINJA = re.compile(r"\{\{.*?\}\}")
+PLAN_PATH = re.compile(r"\{\{ kubelab_plan_dir \}\}/((?:\{\{.*?\}\}|[^\s\"'{])+)")
+
+
+def rendered_plan_paths():
+    """Every `path:` of the render.yml files: the artifacts they write (relative to the cluster's plan directory),
+    whether given to plan_artifact directly or built first in a fact."""
+    def paths_in(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("path"), str):
+                yield node["path"]
+            for value in node.values():
+                yield from paths_in(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from paths_in(value)
+
+    return {found for path in glob.glob(os.path.join(ROLES, "*", "tasks", "render.yml")) for found in paths_in(load(path))}
+
+
+def read_plan_paths():
+    """(file:line, path) of every plan path another task file of a role names: what apply reads of the plan."""
+    for path in sorted(glob.glob(os.path.join(ROLES, "*", "tasks", "*.yml"))):
+        if os.path.basename(path) == "render.yml":
+            continue
+        with open(path, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                for match in PLAN_PATH.finditer(line):
+                    yield "%s:%d" % (os.path.relpath(path, ROOT), number), match.group(1).rstrip(".")
+
+
+def test_every_plan_path_an_apply_task_reads_is_one_a_render_task_writes():
+    # Apply reads the plan back by path; the path is written twice (render.yml and the reading task), so a rename
+    # on one side only would leave apply reading a file nobody writes. Templated parts match any name.
+    rendered = rendered_plan_paths()
+
+    def pattern(text):
+        parts = JINJA.split(text)
+        return re.compile("[^/]*".join(re.escape(part) for part in parts) + "(/.*)?$")
+
+    read = list(read_plan_paths())
+    assert len(read) >= 20, "the plan paths the apply tasks read were not found"
+    unknown = [(where, path) for where, path in read
+               if not any(pattern(path).match(JINJA.sub("x", done)) for done in rendered)]
+    assert unknown == []
