@@ -17,7 +17,6 @@ Pure Python (plus reading the lab's own files in lab_load), unit-tested in tests
 
 from __future__ import annotations
 
-import copy
 import glob
 import os
 import re
@@ -155,7 +154,8 @@ class _Rewriter:
         return node
 
     def selector(self, sel):
-        sel = self.walk(copy.deepcopy(sel), "selector")
+        # walk builds new dicts and lists, so the changes below leave the loaded lab as it was.
+        sel = self.walk(sel, "selector")
         labels = sel.get("matchLabels") or {}
         if NAME_LABEL in labels:
             labels[NAME_LABEL] = self.ns(labels[NAME_LABEL])
@@ -239,7 +239,7 @@ def lab_instances(loaded, tenancy="cluster", students=None, replacements=None, s
                 artifacts.append({"file": name, "path": base + name, "documents": docs})
         checks = []
         for check in lab.get("checks") or []:
-            check = copy.deepcopy(check)
+            check = _copy(check)
             res = check["resource"]
             if not in_copy(res.get("name") if res.get("kind") == "Namespace" else res.get("namespace"), student):
                 continue
@@ -278,6 +278,16 @@ def lab_instances(loaded, tenancy="cluster", students=None, replacements=None, s
             "secrets_subdir": "%s/%s" % (lab_id, student) if student else lab_id,
         })
     return instances
+
+
+def _copy(node):
+    """A deep copy of plain data. Not copy.deepcopy: on Ansible's lazy containers (a filter's arguments) that
+    copies their templar with every variable of the host, seconds per lab."""
+    if isinstance(node, dict):
+        return {k: _copy(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_copy(v) for v in node]
+    return node
 
 
 def _reset_ref(rw, ref):
