@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 module: class_board
 short_description: The instructor's class board (build/board/index.html) and its per-student records
 description:
-  - "C(state=record): per student of one cluster, writes I(board_dir)/students/<student>.json: where she works,
+  - "C(state=record): per student of one cluster (or of each of I(clusters)), writes I(board_dir)/students/<student>.json: where she works,
     every lab check of the run (read from the lab role's reports; not checked in plan mode), the cluster's health
     items (I(nodes) Ready per zone, add-ons up from I(workloads)), the time, and since when her first failing check fails."
   - "C(state=render): writes I(board_dir)/index.html from the records of I(students) and I(board_dir)/check.json
@@ -37,6 +37,14 @@ options:
     description: "C(record): add-on -> key=value labels its workloads carry (for a namespace it shares)."
   sheet_dir: {type: path, description: "C(record): the access sheets' directory (students_sheet_dir)."}
   students: {type: list, elements: str, default: [], description: "C(render): the class's students, in order."}
+  clusters:
+    type: list
+    elements: dict
+    default: []
+    description:
+      - "C(record): the records of several clusters in one task: per cluster I(cluster), I(access_file), I(instances),
+        I(nodes), I(workloads) and I(addons) (as the options of one cluster; the other options are shared). Empty:
+        the one cluster of the options."
 author: kubelab maintainers
 """
 
@@ -113,17 +121,30 @@ def _entries(params):
 
 
 def record(module, params, now):
+    """The records of one cluster's students, or of every cluster of I(clusters) (one task for the whole class)."""
+    changed, written = False, []
+    for cluster in params["clusters"] or [params]:
+        cluster_changed, cluster_written = _record_cluster(module, dict(params, **cluster), now)
+        changed = changed or cluster_changed
+        written += cluster_written
+    module.exit_json(changed=changed, written=written)
+
+
+def _record_cluster(module, params, now):
+    for key in ("cluster", "access_file"):
+        if not params.get(key):
+            module.fail_json(msg="state=record: every cluster needs %s" % key)
     health = []
-    if params["nodes"] is not None:
+    if params.get("nodes") is not None:
         health += node_health(params["nodes"], params["zones"])
-    health += [addon_health(addon, addon_workloads(params["workloads"], {
+    health += [addon_health(addon, addon_workloads(params.get("workloads") or [], {
         "namespaces": params["addon_namespaces"][addon], "label_selectors": params["addon_selectors"].get(addon)}))
-        for addon in sorted(params["addons"]) if addon in params["addon_namespaces"]]
+        for addon in sorted(params.get("addons") or []) if addon in params["addon_namespaces"]]
     changed, written = False, []
     for entry in _entries(params):
         student = entry["student"]
         checks = []
-        for instance in params["instances"]:
+        for instance in params.get("instances") or []:
             if instance.get("student") and instance["student"] != student:
                 continue
             report = None
@@ -141,7 +162,7 @@ def record(module, params, now):
         written.append(student)
         if not module.check_mode:
             _write(path, json.dumps(new, indent=2, sort_keys=True) + "\n")
-    module.exit_json(changed=changed, written=written)
+    return changed, written
 
 
 def render(module, params, now):
@@ -188,8 +209,9 @@ def main():
             addon_selectors=dict(type="dict", default={}),
             sheet_dir=dict(type="path"),
             students=dict(type="list", elements="str", default=[]),
+            clusters=dict(type="list", elements="dict", default=[]),
         ),
-        required_if=[("state", "record", ("cluster", "access_file", "reports_dir", "sheet_dir"))],
+        required_if=[("state", "record", ("reports_dir", "sheet_dir"))],
         supports_check_mode=True,
     )
     now = module.params["now"] or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
