@@ -186,8 +186,9 @@ def test_the_hosts_own_capacity_refusal_advises_fewer_workers_only_above_the_min
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     with open(os.path.join(root, "roles", "preflight", "tasks", "host.yml"), encoding="utf-8") as handle:
         task = next(t for t in yaml.safe_load(handle) if t.get("name") == "Stop if the class does not fit this host")
-    variables = {"inventory_hostname": "h1", "kubelab_addons": ["cni"], "ansible_memtotal_mb": 8000,
-                 "ansible_processor_vcpus": 2, "preflight_capacity_headroom": 0.9, "kubelab_workers": workers,
+    variables = {"inventory_hostname": "h1", "kubelab_addons": ["cni"],
+                 "ansible_facts": {"memtotal_mb": 8000, "processor_vcpus": 2},
+                 "preflight_capacity_headroom": 0.9, "kubelab_workers": workers,
                  "kubelab_zones": ["zone-a", "zone-b", "zone-c"],
                  "preflight_capacity": {"clusters": [{}] * 12, "nodes": 48, "memory_mib": 70000, "cpu_m": 20000}}
     text = Templar(loader=DataLoader(), variables=variables).template(
