@@ -55,13 +55,13 @@ def serve(args) -> int:
     state = Path(args.dir)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", args.port))
+    sock.bind((args.address, args.port))
     port = sock.getsockname()[1]
     server = ApiServer(Store(nodes=args.nodes, kind_profile=not args.bare, workload_pods=args.workload_pods,
                              velero=args.velero, stalled=args.stalled))
 
     async def announce(_app):
-        write_kubeconfig(state / "kubeconfig", f"http://127.0.0.1:{port}")
+        write_kubeconfig(state / "kubeconfig", f"http://{args.address}:{port}")
         tmp = state / "kubesim.port.tmp"
         tmp.write_text(str(port))
         tmp.rename(state / "kubesim.port")
@@ -107,7 +107,8 @@ def start(args) -> int:
         print(f"kubesim already running (pid {pid_file.read_text().strip()}), kubeconfig {state / 'kubeconfig'}")
         return 0
     port_file.unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", "kubesim", "serve", "--dir", str(state), "--nodes", str(args.nodes), "--port", str(args.port)]
+    cmd = [sys.executable, "-m", "kubesim", "serve", "--dir", str(state), "--nodes", str(args.nodes), "--port", str(args.port),
+           "--address", args.address]
     if args.bare:
         cmd.append("--bare")
     if args.workload_pods:
@@ -131,9 +132,9 @@ def start(args) -> int:
         if port_file.exists():
             port = int(port_file.read_text())
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as resp:
+                with urllib.request.urlopen(f"http://{args.address}:{port}/readyz", timeout=1) as resp:
                     if resp.status == 200:
-                        print(f"kubesim pid {proc.pid} on http://127.0.0.1:{port} kubeconfig {state / 'kubeconfig'} "
+                        print(f"kubesim pid {proc.pid} on http://{args.address}:{port} kubeconfig {state / 'kubeconfig'} "
                               f"started in {time.monotonic() - started:.2f} s")
                         return 0
             except OSError:
@@ -176,7 +177,9 @@ def main(argv=None) -> int:
         p.add_argument("--dir", required=True, help="state directory (kubeconfig, pid, port and log files)")
         if name != "stop":
             p.add_argument("--nodes", type=int, default=4, help="simulated nodes (first is the control plane)")
-            p.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0: a free one)")
+            p.add_argument("--port", type=int, default=0, help="TCP port (0: a free one)")
+            p.add_argument("--address", default="127.0.0.1",
+                           help="address to listen on and to put in the kubeconfig (containers: the Docker bridge's)")
             p.add_argument("--bare", action="store_true", help="no kind extras (local-path-storage, StorageClass standard)")
             p.add_argument("--watch-pid", type=int, default=0, help="exit once this process is gone (0: never)")
             p.add_argument("--workload-pods", action="store_true", help="Deployments and StatefulSets get Running pods")
