@@ -305,6 +305,8 @@ class Workspace:
             "ingress_verify_http": False,
             "prometheus_verify_http": False,
             "lab_real_cluster": False,
+            # Every lab check the doubles can answer must pass: a failing one stops the day.
+            "lab_fail_on_check": True,
             "lab_wait_timeout": 30,
             # Off in a real class (it changes the cluster on every run): here day 4 runs once, and the kind
             # double's clusters run the Velero controllers' double (tests/sim/kubesim/velero.py).
@@ -390,6 +392,11 @@ class Workspace:
     def sim(self, student: str) -> Sim:
         """The API double of a student's cluster (cluster tenancy)."""
         return Sim(self.kind_state / "clusters" / f"kubelab-{student}" / "sim")
+
+    def kind(self, *args: str) -> None:
+        """The kind command as a user types it (the double the toolchain role installed)."""
+        subprocess.run([str(self.project / "build" / "bin" / "kind"), *args], env=self.env, check=True,
+                       capture_output=True, timeout=120)
 
     def clusters(self) -> list[str]:
         root = self.kind_state / "clusters"

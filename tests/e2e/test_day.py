@@ -44,6 +44,21 @@ class TestDay:
             return
         workspace.play("day4", "day4.yml")
 
+    def test_a_cluster_deleted_by_hand_is_rebuilt(self, workspace):
+        if workspace.tenancy == "namespace":
+            pytest.skip("one shared cluster: the cluster tenancy run covers a rebuilt cluster")
+        # An instructor deleted a student's broken cluster with kind itself; the day builds it again. Its new
+        # Vault is uninitialised, so the old unseal keys are set aside (never reused) and new ones written.
+        rebuilt = f"kubelab-{STUDENTS[0]}"
+        secrets = workspace.project / "build" / "secrets" / rebuilt
+        old_keys = (secrets / "vault-init.json").read_text()
+        workspace.kind("delete", "cluster", "--name", rebuilt)
+        assert workspace.clusters() == [f"kubelab-{STUDENTS[1]}"]
+        workspace.play("day4-rebuild", "day4.yml")
+        assert workspace.clusters() == [f"kubelab-{s}" for s in STUDENTS]
+        assert (secrets / "vault-init.json.replaced").read_text() == old_keys
+        assert (secrets / "vault-init.json").read_text() != old_keys
+
     def test_lab_reset(self, workspace):
         backup = "/apis/velero.io/v1/namespaces/velero/backups"
         if workspace.tenancy == "cluster":

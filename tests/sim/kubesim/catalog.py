@@ -99,6 +99,7 @@ BUILTIN: list[ResourceType] = [
     _r("storage.k8s.io", "v1", "volumeattachments", "VolumeAttachment", False, status=True),
     _r("storage.k8s.io", "v1", "csistoragecapacities", "CSIStorageCapacity", True),
     _r("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", False, ["crd", "crds"], status=True),
+    _r("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True),
     _r("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", True, ["netpol"]),
     _r("networking.k8s.io", "v1", "ingresses", "Ingress", True, ["ing"], status=True),
     _r("networking.k8s.io", "v1", "ingressclasses", "IngressClass", False),

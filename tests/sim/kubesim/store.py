@@ -254,6 +254,16 @@ def field_selector_matches(selector: str | None, obj: dict) -> bool:
     return True
 
 
+def _target_port(port: dict, pods: list) -> int:
+    """A Service port's targetPort as a number: a named one is looked up in the pods' container ports."""
+    target = port.get("targetPort", port.get("port"))
+    if isinstance(target, int):
+        return target
+    named = [p["containerPort"] for pod in pods for c in (pod.get("spec") or {}).get("containers", [])
+             for p in c.get("ports", []) if p.get("name") == target]
+    return named[0] if named else port.get("port")
+
+
 class Store:
     """Objects keyed by (group, plural, namespace, name); one storage version per group/resource."""
 
@@ -557,6 +567,8 @@ class Store:
         if rt.plural == "customresourcedefinitions":
             self._unregister(obj, drop_objects=True)
         self._emit("DELETED", rt, obj)
+        if self.workload_pods and rt.group == "" and rt.plural in ("pods", "services"):
+            self._endpoint_slices(key[2])
 
     def _emit(self, event: str, rt: ResourceType, obj: dict) -> None:
         for callback in list(self.watchers):
@@ -687,6 +699,13 @@ class Store:
             self._register(obj)
         elif self.workload_pods and rt.kind in ("Deployment", "StatefulSet"):
             self._workload_pods(rt, obj)
+            for (group, plural, namespace, _name), hpa in list(self.objects.items()):
+                if (group, plural, namespace) == ("autoscaling", "horizontalpodautoscalers", obj["metadata"]["namespace"]):
+                    self._autoscale(hpa)
+        elif self.workload_pods and rt.kind == "HorizontalPodAutoscaler":
+            self._autoscale(obj)
+        elif self.workload_pods and rt.kind in ("Pod", "Service") and rt.group == "":
+            self._endpoint_slices(obj["metadata"]["namespace"])
         elif self.velero:
             velero.reconcile(self, rt, obj, _now())
 
@@ -704,6 +723,54 @@ class Store:
                 "metadata": {"name": name, "namespace": meta["namespace"],
                              "labels": dict((template.get("metadata") or {}).get("labels") or {})},
                 "spec": copy.deepcopy(template.get("spec") or {"containers": []})}, manager="kube-controller-manager")
+
+    def _endpoint_slices(self, namespace: str) -> None:
+        """The EndpointSlice controller (kubernetes pkg/controller/endpointslice): one IPv4 slice per Service with
+        a selector, labelled kubernetes.io/service-name, listing the Running pods the selector matches. One slice
+        per Service (the real controller splits above 100 endpoints), named <service>-kubesim."""
+        slice_rt = self.types[("discovery.k8s.io", "v1", "endpointslices")]
+        for (group, plural, ns, name), svc in list(self.objects.items()):
+            if (group, plural, ns) != ("", "services", namespace) or not (svc.get("spec") or {}).get("selector"):
+                continue
+            selector = svc["spec"]["selector"]
+            pods = [p for (g, pl, pns, _), p in sorted(self.objects.items()) if (g, pl, pns) == ("", "pods", namespace)
+                    and selector.items() <= (p["metadata"].get("labels") or {}).items()
+                    and (p.get("status") or {}).get("phase") == "Running"]
+            want = {
+                "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
+                "metadata": {"name": f"{name}-kubesim", "namespace": namespace,
+                             "labels": {"kubernetes.io/service-name": name,
+                                        "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"}},
+                "endpoints": [{"addresses": [f"10.244.0.{10 + i}"], "conditions": {"ready": True, "serving": True, "terminating": False},
+                               "targetRef": {"kind": "Pod", "name": p["metadata"]["name"], "namespace": namespace}}
+                              for i, p in enumerate(pods)],
+                "ports": [{"name": port.get("name", ""), "port": _target_port(port, pods),
+                           "protocol": port.get("protocol", "TCP")} for port in svc["spec"].get("ports", [])],
+            }
+            key = ("discovery.k8s.io", "endpointslices", namespace, want["metadata"]["name"])
+            current = self.objects.get(key)
+            if current is None:
+                self.create(slice_rt, namespace, want, manager="endpointslice-controller.k8s.io")
+            elif {k: current.get(k) for k in ("endpoints", "ports")} != {k: want[k] for k in ("endpoints", "ports")}:
+                self.replace(slice_rt, namespace, want["metadata"]["name"], {**want, "metadata": {
+                    **want["metadata"], "resourceVersion": current["metadata"]["resourceVersion"]}},
+                    manager="endpointslice-controller.k8s.io")
+
+    def _autoscale(self, hpa: dict) -> None:
+        """The HPA controller's bounds, without metrics (kubernetes pkg/controller/podautoscaler/horizontal.go,
+        reconcileAutoscaler): a target below minReplicas (default 1) is scaled up to it, one above maxReplicas down
+        to it; a target at 0 replicas is left alone (autoscaling disabled)."""
+        spec, namespace = hpa.get("spec") or {}, hpa["metadata"]["namespace"]
+        ref = spec.get("scaleTargetRef") or {}
+        plural = {"Deployment": "deployments", "StatefulSet": "statefulsets"}.get(ref.get("kind"))
+        target = self.objects.get(("apps", plural, namespace, ref.get("name"))) if plural else None
+        if target is None:
+            return
+        current = (target.get("spec") or {}).get("replicas", 1)
+        desired = min(max(current, spec.get("minReplicas", 1)), spec.get("maxReplicas", current))
+        if current != 0 and desired != current:
+            self.patch(self.types[("apps", "v1", plural)], namespace, ref["name"], "merge",
+                       {"spec": {"replicas": desired}}, manager="kube-controller-manager")
 
     def _register(self, crd: dict) -> None:
         self._unregister(crd)
