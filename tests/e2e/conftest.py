@@ -299,9 +299,10 @@ class Workspace:
                                   ("fs.inotify.max_user_watches", "fs.inotify.max_user_instances")},
             "host_prep_sysctl_file": str(base / "host" / "60-kubelab-kind.conf"),
             # Every add-on waits and verifies (the chart stand-ins above report what a running chart would).
-            # Not here: proving NetworkPolicy enforcement needs pods that run; the HTTP requests to the
-            # cluster's ingress port need ingress-nginx and Grafana answering.
-            "cni_verify_network_policy": False,
+            # The CNI's NetworkPolicy probe runs too: the API double ends its wget pods as an enforcing CNI would
+            # (tests/sim/kubesim/network.py). Not here: the HTTP requests to the cluster's ingress port need
+            # ingress-nginx and Grafana answering.
+            "cni_verify_network_policy": True,
             "ingress_verify_http": False,
             "prometheus_verify_http": False,
             "lab_real_cluster": False,

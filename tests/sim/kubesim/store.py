@@ -13,7 +13,7 @@ import json
 import re
 import uuid
 
-from . import velero
+from . import network, velero
 from .catalog import BUILTIN, SYSTEM_NAMESPACES, ResourceType
 
 # Fields the server owns: clients cannot set them through a write.
@@ -671,6 +671,8 @@ class Store:
                                                     "started": True,
                                                     "state": {"running": {"startedAt": _now()}}}
                                                    for c in containers]}
+            if self.workload_pods:
+                network.run_to_completion(self, obj)  # a wget client ends as an enforcing CNI lets it
 
     def _validate_custom(self, rt: ResourceType, obj: dict) -> None:
         """Check a custom resource against its CRD's openAPIV3Schema (types, required, enums, patterns, bounds).
@@ -822,6 +824,23 @@ class Store:
                 "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
                 "provisioner": "rancher.io/local-path", "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer",
             }, manager="kubectl-client-side-apply")
+            # Cluster DNS as kubeadm deploys it (kind's coredns): the NetworkPolicy probe waits for it and resolves through it.
+            dns = {"k8s-app": "kube-dns"}
+            self.create(self.types[("apps", "v1", "deployments")], "kube-system", {
+                "metadata": {"name": "coredns", "namespace": "kube-system", "labels": dns},
+                "spec": {"replicas": 2, "selector": {"matchLabels": dns}, "template": {"metadata": {"labels": dns}, "spec": {
+                    "containers": [{"name": "coredns", "image": "registry.k8s.io/coredns/coredns:v1.13.1", "ports": [
+                        {"name": "dns", "containerPort": 53, "protocol": "UDP"},
+                        {"name": "dns-tcp", "containerPort": 53, "protocol": "TCP"},
+                        {"name": "metrics", "containerPort": 9153, "protocol": "TCP"}]}]}}},
+            }, manager="kubeadm")
+            self.create(self.types[("", "v1", "services")], "kube-system", {
+                "metadata": {"name": "kube-dns", "namespace": "kube-system", "labels": {**dns, "kubernetes.io/name": "CoreDNS"}},
+                "spec": {"selector": dns, "clusterIP": "10.96.0.10", "ports": [
+                    {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
+                    {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
+                    {"name": "metrics", "port": 9153, "protocol": "TCP", "targetPort": 9153}]},
+            }, manager="kubeadm")
         svc_rt = self.types[("", "v1", "services")]
         self.create(svc_rt, "default", {"metadata": {"name": "kubernetes", "namespace": "default", "labels": {"component": "apiserver"}},
                                         "spec": {"clusterIP": "10.96.0.1", "ports": [{"name": "https", "port": 443, "protocol": "TCP",
