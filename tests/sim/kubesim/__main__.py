@@ -1,6 +1,6 @@
 """Command line of the Kubernetes API test double.
 
-  kubesim start --dir DIR [--nodes N] [--bare] [--watch-pid PID] [--workload-pods] [--velero] [--stalled]
+  kubesim start --dir DIR [--nodes N] [--bare] [--watch-pid PID] [--workload-pods] [--velero] [--stall KIND/NS/NAME]...
                                                   start in the background on a free port; writes
                                                   DIR/kubeconfig, DIR/kubesim.pid, DIR/kubesim.port, DIR/kubesim.log;
                                                   with --watch-pid it exits by itself once PID is gone (a test run
@@ -58,7 +58,7 @@ def serve(args) -> int:
     sock.bind((args.address, args.port))
     port = sock.getsockname()[1]
     server = ApiServer(Store(nodes=args.nodes, kind_profile=not args.bare, workload_pods=args.workload_pods,
-                             velero=args.velero, stalled=args.stalled))
+                             velero=args.velero, stall=args.stall))
 
     async def announce(_app):
         write_kubeconfig(state / "kubeconfig", f"http://{args.address}:{port}")
@@ -115,8 +115,8 @@ def start(args) -> int:
         cmd.append("--workload-pods")
     if args.velero:
         cmd.append("--velero")
-    if args.stalled:
-        cmd.append("--stalled")
+    for pattern in args.stall:
+        cmd += ["--stall", pattern]
     if args.watch_pid:
         cmd += ["--watch-pid", str(args.watch_pid)]
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
@@ -180,11 +180,12 @@ def main(argv=None) -> int:
             p.add_argument("--port", type=int, default=0, help="TCP port (0: a free one)")
             p.add_argument("--address", default="127.0.0.1",
                            help="address to listen on and to put in the kubeconfig (containers: the Docker bridge's)")
-            p.add_argument("--bare", action="store_true", help="no kind extras (local-path-storage, StorageClass standard)")
+            p.add_argument("--bare", action="store_true", help="no kind extras (local-path-storage, StorageClass standard, coredns)")
             p.add_argument("--watch-pid", type=int, default=0, help="exit once this process is gone (0: never)")
             p.add_argument("--workload-pods", action="store_true", help="Deployments and StatefulSets get Running pods")
             p.add_argument("--velero", action="store_true", help="Backups, Restores, DeleteBackupRequests complete (velero.py)")
-            p.add_argument("--stalled", action="store_true", help="workloads never become ready (rescue paths)")
+            p.add_argument("--stall", action="append", default=[], metavar="KIND/NAMESPACE/NAME",
+                           help="objects matching this glob never progress (rescue paths; '*' stalls all); repeatable")
         if name == "start":
             p.add_argument("--timeout", type=float, default=10.0)
     args = parser.parse_args(argv)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
+import fnmatch
 import hashlib
 import json
 import re
@@ -268,15 +269,16 @@ class Store:
     """Objects keyed by (group, plural, namespace, name); one storage version per group/resource."""
 
     def __init__(self, nodes: int = 4, kind_profile: bool = True, version: str = "v1.35.8", workload_pods: bool = False,
-                 velero: bool = False, stalled: bool = False):
+                 velero: bool = False, stall: list[str] | tuple = ()):
         self.version = version
         # Opt-in (the kind double's clusters): Deployments and StatefulSets get their Running pods at once.
         self.workload_pods = workload_pods
         # Opt-in too: the Velero controllers' double (velero.py); its "object storage" per (namespace, backup).
         self.velero = velero
         self.velero_backups: dict[tuple[str, str], list] = {}
-        # Opt-in: a cluster whose pods never become ready (image pulls failing), for the roles' rescue paths.
-        self.stalled = stalled
+        # Opt-in, for the roles' rescue paths: globs of KIND/NAMESPACE/NAME ("*" matches all) whose objects never
+        # progress, as when an image pull fails or a controller is stuck (see stalled()).
+        self.stall = list(stall)
         self.types: dict[tuple[str, str, str], ResourceType] = {}
         for rt in BUILTIN:
             self.types[(rt.group, rt.version, rt.plural)] = rt
@@ -541,10 +543,31 @@ class Store:
         obj = self.objects.get(key)
         if obj is None:
             raise self._not_found(rt, name)
+        if self.stalled(rt, obj) and not dry_run:
+            return self._render(rt, self._terminating(rt, obj), version)
         rendered = self._render(rt, obj, version)
         if not dry_run:
             self._remove(rt, key)
         return rendered
+
+    def stalled(self, rt: ResourceType, obj: dict) -> bool:
+        """Whether obj matches a --stall glob (KIND/NAMESPACE/NAME; cluster-scoped objects have an empty namespace)."""
+        meta = obj["metadata"]
+        return any(fnmatch.fnmatchcase(f"{rt.kind}/{meta.get('namespace') or ''}/{meta['name']}", pattern)
+                   for pattern in self.stall)
+
+    def _terminating(self, rt: ResourceType, obj: dict) -> dict:
+        """A stalled object is not removed: it waits for a finalizer nobody removes, as a namespace does whose
+        content's controller is gone (deletionTimestamp set, phase Terminating)."""
+        if "deletionTimestamp" not in obj["metadata"]:
+            obj["metadata"]["deletionTimestamp"] = _now()
+            obj["metadata"].setdefault("finalizers", ["kubelab.test/stalled"])
+            if rt.kind == "Namespace":
+                obj["status"] = {"phase": "Terminating"}
+            self.rv += 1
+            obj["metadata"]["resourceVersion"] = str(self.rv)
+            self._emit("MODIFIED", rt, obj)
+        return obj
 
     def delete_collection(self, rt, namespace, label_selector=None, dry_run=False, version=None) -> dict:
         listing = self.list(rt, namespace, label_selector, None, version)
@@ -642,7 +665,7 @@ class Store:
             n = sum(1 for k in self.objects if k[0] == "" and k[1] == "nodes")
             obj["status"] = {"observedGeneration": gen, "desiredNumberScheduled": n, "currentNumberScheduled": n,
                              "numberReady": n, "numberAvailable": n, "updatedNumberScheduled": n, "numberMisscheduled": 0}
-        if self.stalled and kind in ("Deployment", "StatefulSet", "DaemonSet"):
+        if kind in ("Deployment", "StatefulSet", "DaemonSet") and self.stalled(rt, obj):
             # Scheduled but never ready: the counts the readiness checks compare are absent (zero, omitempty).
             for field_name in ("readyReplicas", "availableReplicas", "updatedReplicas", "numberReady", "numberAvailable",
                                "updatedNumberScheduled"):
@@ -665,14 +688,19 @@ class Store:
             obj["status"] = {"phase": "Pending"}
         elif kind == "Pod" and "status" not in obj:
             containers = spec.get("containers", [])
-            obj["status"] = {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
-                             "containerStatuses": [{"name": c.get("name"), "ready": True, "restartCount": 0,
+            # A stalled pod runs but fails its readiness probe.
+            ready = not self.stalled(rt, obj)
+            obj["status"] = {"phase": "Running", "conditions": [{"type": "Ready", "status": str(ready)}],
+                             "containerStatuses": [{"name": c.get("name"), "ready": ready, "restartCount": 0,
                                                     "image": c.get("image"), "imageID": c.get("image") or "",
                                                     "started": True,
                                                     "state": {"running": {"startedAt": _now()}}}
                                                    for c in containers]}
             if self.workload_pods:
                 network.run_to_completion(self, obj)  # a wget client ends as an enforcing CNI lets it
+        elif rt.crd and self.stalled(rt, obj):
+            # Its controller never reports: whatever status is written (a chart stand-in's included) is dropped.
+            obj.pop("status", None)
 
     def _validate_custom(self, rt: ResourceType, obj: dict) -> None:
         """Check a custom resource against its CRD's openAPIV3Schema (types, required, enums, patterns, bounds).
@@ -708,7 +736,7 @@ class Store:
             self._autoscale(obj)
         elif self.workload_pods and rt.kind in ("Pod", "Service") and rt.group == "":
             self._endpoint_slices(obj["metadata"]["namespace"])
-        elif self.velero:
+        elif self.velero and not self.stalled(rt, obj):
             velero.reconcile(self, rt, obj, _now())
 
     def _workload_pods(self, rt: ResourceType, obj: dict) -> None:
