@@ -5,6 +5,7 @@ namespace; the reset uncordons only those nodes, deletes only those objects, re-
 did, and a second reset finds nothing to undo. (Velero DeleteBackupRequests need Velero's controller: kind only.)
 """
 
+import contextlib
 import json
 import os
 import subprocess
@@ -30,7 +31,11 @@ LAB = {
 }
 MANIFESTS = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "reset-shop"}},
              {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shop", "namespace": "reset-shop"},
-              "data": {"a": "b"}}]
+              "data": {"a": "b"}},
+             {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "shop", "namespace": "reset-shop"},
+              "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "shop"}},
+                       "template": {"metadata": {"labels": {"app": "shop"}},
+                                    "spec": {"containers": [{"name": "shop", "image": "nginx:1.27"}]}}}}]
 PLAYBOOK = """- name: Reset one lab on the API double
   hosts: localhost
   gather_facts: false
@@ -60,26 +65,32 @@ lab_wait_timeout: 20
 """
 
 
-@pytest.fixture()
-def sim(tmp_path):
+@contextlib.contextmanager
+def lab_on_sim(tmp_path, *sim_args):
     lab_dir = tmp_path / "labs" / LAB["id"]
     (lab_dir / "manifests").mkdir(parents=True)
     (lab_dir / "lab.yml").write_text(yaml.safe_dump(LAB))
     (lab_dir / "manifests" / "00-all.yaml").write_text(yaml.safe_dump_all(MANIFESTS))
     state = tmp_path / "sim"
-    with running(state) as handle:
+    with running(state, *sim_args) as handle:
         (tmp_path / "play.yml").write_text(PLAYBOOK.format(tmp=tmp_path, root=ROOT))
         (tmp_path / "vars.yml").write_text(VARS.format(state=state, tmp=tmp_path))
         yield handle
 
 
-def reset(tmp_path):
+@pytest.fixture()
+def sim(tmp_path):
+    with lab_on_sim(tmp_path) as handle:
+        yield handle
+
+
+def reset(tmp_path, *args, rc=0):
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_CALLBACK_RESULT_FORMAT="json", KUBELAB_PROJECT_DIR=ROOT,
                ANSIBLE_ROLES_PATH=os.path.join(ROOT, "roles"), ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "collections"))
-    result = subprocess.run([os.path.join(BIN, "ansible-playbook"), str(tmp_path / "play.yml")], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=300, check=False)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    result = subprocess.run([os.path.join(BIN, "ansible-playbook"), str(tmp_path / "play.yml"), *args], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == rc, result.stdout[-4000:] + result.stderr[-2000:]
     return result.stdout
 
 
@@ -121,3 +132,23 @@ def test_reset_uncordons_the_drained_zone_deletes_guide_objects_and_says_so(tmp_
     assert said(second, "Uncordoned nodes:") == "none"
     assert said(second, "Objects deleted:") == "none"
     assert json.dumps(nodes.get(name=workers["zone-b"]).spec.unschedulable) == "true"
+
+
+# A reset that cannot finish stops in its own rescue with what to inspect: an object the guide made, or the lab's
+# namespace, whose deletion never ends (a finalizer nobody removes), or the lab's workload never ready again.
+@pytest.mark.parametrize("stall, task, words", [
+    ("Namespace//made-by-addon", "Stop with what to inspect when a reset step failed",
+     ["failed at \\\"Delete the other objects", "deletebackuprequests", "finalizer"]),
+    ("Namespace//reset-shop", "Stop with what to inspect when a namespace stays",
+     ["was not deleted within 2 s (reset-shop)", "kubectl get namespace NAME -o yaml"]),
+    ("Deployment/reset-shop/shop", "Stop with what to inspect when a workload is not ready",
+     ["not ready within 2 s: Deployment reset-shop/shop", "describe deployment shop"]),
+])
+def test_a_reset_that_cannot_finish_says_what_to_inspect(tmp_path, stall, task, words):
+    with lab_on_sim(tmp_path, "--stall", stall) as handle:
+        for namespace in ("made-by-addon", "reset-shop"):  # what the guide's steps and the day left
+            assert handle.request("POST", "/api/v1/namespaces", {"metadata": {"name": namespace}})[0] == 201
+        out = reset(tmp_path, "-e", "lab_wait_timeout=2", rc=2)
+    failed = out[out.index("TASK [lab : %s]" % task):]
+    assert "fatal: [localhost]: FAILED!" in failed.split("TASK [", 2)[1], failed[:3000]
+    assert all(word in failed for word in words), failed[:3000]
