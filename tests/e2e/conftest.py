@@ -139,8 +139,9 @@ def _kill_doubles_under(root: Path) -> None:
 
 
 class Workspace:
-    def __init__(self, base: Path, tenancy: str, provider: str = "kind"):
+    def __init__(self, base: Path, tenancy: str, label: str = ""):
         self.base, self.tenancy = base, tenancy
+        self.label = label or tenancy  # what the phase lines start with: [e2e <label>]
         self.project = base / "project"
         self.kind_state = base / "kind"
         self.timings: list[tuple[str, float, int]] = []
@@ -244,7 +245,7 @@ class Workspace:
                  for m in RECAP.findall(text.split("PLAY RECAP", 1)[-1])}
         changed = sum(r["changed"] for r in recap.values())
         self.timings.append((label, seconds, changed))
-        line = f"[e2e {self.tenancy}] {label}: {seconds:.1f} s, changed={changed} (log {log})"
+        line = f"[e2e {self.label}] {label}: {seconds:.1f} s, changed={changed} (log {log})"
         PHASES.append(line)
         print("\n" + line)
         if refused:

@@ -15,7 +15,7 @@ from conftest import STUDENTS, Workspace
 @pytest.fixture(scope="class")
 def existing(tmp_path_factory):
     base = tmp_path_factory.mktemp("e2e-existing")
-    ws = Workspace(base, "namespace")
+    ws = Workspace(base, "namespace", label="existing")
     try:
         # A school's cluster: its workloads run, and it has a default StorageClass of its own (k3s's local-path).
         with running(base / "school-cluster", "--bare", "--workload-pods") as sim:
