@@ -48,13 +48,7 @@ def write_chart_stand_ins(dest: Path, project: Path, versions: dict) -> None:
         # What the Tigera operator reports once Calico runs (cluster-scoped TigeraStatus "calico", tigera/operator
         # api/v1/tigerastatus_types.go); the kind double's nodes are Ready from the start.
         "tigera-operator": [
-            {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-             "metadata": {"name": "tigerastatuses.operator.tigera.io"},
-             "spec": {"group": "operator.tigera.io", "scope": "Cluster",
-                      "names": {"kind": "TigeraStatus", "listKind": "TigeraStatusList", "plural": "tigerastatuses",
-                                "singular": "tigerastatus"},
-                      "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
-                          "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}},
+            _crd("operator.tigera.io", "TigeraStatus", "tigerastatuses", scope="Cluster"),
             {"apiVersion": "operator.tigera.io/v1", "kind": "TigeraStatus", "metadata": {"name": "calico"},
              "spec": {}, "status": {"conditions": [{"type": "Available", "status": "True", "reason": "AllObjectsAvailable"},
                                                    {"type": "Progressing", "status": "False"},

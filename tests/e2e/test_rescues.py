@@ -67,21 +67,23 @@ SCENARIOS = {
         "velero": ("Stop with what to inspect when the restore did not complete",
                    ["ended without a phase", "waited up to 2 s for Completed", "velero restore describe"]),
     }),
-    # The instructor's other choices: kind's own `standard` class kept (refused, not replaced), and Vault in dev
-    # mode (no init, root token `root`) up to the injector's wait.
+    # The instructor's other choices (CHOICES): kind's own `standard` class kept (refused, not replaced), and Vault
+    # in dev mode (no init, root token `root`) up to the injector's wait.
     "other-choices": (["Deployment/vault/vault-agent-injector"], {
         "csi": ("Stop if a StorageClass of the same name belongs to another provisioner",
                 ["['standard'] exist with another provisioner", "rancher.io/local-path",
                  "set csi_conflicting_class_action: replace"]),
         "vault": ("Stop with what to inspect when the injector is not available",
                   ["not available after 2 s", "describe deploy vault-agent-injector"]),
-    }, {"csi_conflicting_class_action": "fail", "vault_dev_mode": True}),
+    }),
 }
+# scenario -> variables an instructor sets, beyond the defaults
+CHOICES = {"other-choices": {"csi_conflicting_class_action": "fail", "vault_dev_mode": True}}
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_each_role_stops_with_what_to_inspect(tmp_path, scenario):
-    stall, expected, choices = (SCENARIOS[scenario] + ({},))[:3]
+    stall, expected = SCENARIOS[scenario]
     out = tmp_path / "messages.json"
     secrets = tmp_path / "secrets"
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), KUBELAB_PROJECT_DIR=str(ROOT))
@@ -95,7 +97,7 @@ def test_each_role_stops_with_what_to_inspect(tmp_path, scenario):
         "argocd_git_server_enabled": True, "argocd_secrets_dir": str(secrets),
         "velero_secrets_dir": str(secrets), "vault_secrets_dir": str(secrets),
         "prometheus_grafana_password_file": str(secrets / "grafana-admin-password"),
-        **choices,
+        **CHOICES.get(scenario, {}),
     }
     if scenario == "first-waits":
         # The Helm double renders no chart here: Argo CD's own workloads never exist; its Git server is ours.
