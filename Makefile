@@ -123,9 +123,13 @@ lint: venv-dev ## yamllint, ansible-lint, workflow schema
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 # The output is kept in build/test-logs/pytest.txt, so make test can end with pytest's summary line.
+# The test files run side by side in PYTEST_WORKERS processes (pytest-xdist), a file's tests in order in one of
+# them: the e2e classes build on the state their earlier tests left. PYTEST_WORKERS=0 runs them in this process.
+PYTEST_WORKERS ?= 2
 unit: venv-dev ## pytest tests/ (unit, render, labs)
 	@mkdir -p $(TEST_LOGS)
-	{ $(BIN)/pytest -q --durations=15 tests; echo $$? > $(TEST_LOGS)/pytest.rc; } | tee $(TEST_LOGS)/pytest.txt
+	{ $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=15 tests; echo $$? > $(TEST_LOGS)/pytest.rc; } \
+	  | tee $(TEST_LOGS)/pytest.txt
 	@exit $$(cat $(TEST_LOGS)/pytest.rc)
 
 molecule: molecule-host molecule-cluster
