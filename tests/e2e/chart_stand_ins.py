@@ -36,6 +36,30 @@ def _api_service(name: str, service: str) -> dict:
             "status": {"conditions": [{"type": "Available", "status": "True", "reason": "Passed"}]}}
 
 
+def _grafana(name: str) -> list[dict]:
+    """The grafana subchart's Deployment, Service and Ingress as far as the ingress port's double routes a login
+    (grafana chart templates/_pod.tpl: the admin user and password come from admin.existingSecret; service.yaml:
+    port 80 to the container's port 3000; ingress.yaml: the hosts of ingress.hosts, path ingress.path, Prefix)."""
+    labels = {"app.kubernetes.io/name": "grafana"}
+    deployment = _deployment(name, labels, "grafana/grafana")
+    secret = "${VALUES:grafana.admin.existingSecret}"
+    deployment["spec"]["template"]["spec"]["containers"][0].update({
+        "ports": [{"name": "grafana", "containerPort": 3000, "protocol": "TCP"}],
+        "env": [{"name": f"GF_SECURITY_ADMIN_{what.upper()}", "valueFrom": {"secretKeyRef": {
+            "name": secret, "key": "${VALUES:grafana.admin.%sKey}" % what}}} for what in ("user", "password")]})
+    return [
+        deployment,
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": "${NAMESPACE}"},
+         "spec": {"selector": labels, "ports": [{"name": "http-web", "port": 80, "targetPort": 3000, "protocol": "TCP"}]}},
+        {"kubelab-stand-in-if": "grafana.ingress.enabled", "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+         "metadata": {"name": name, "namespace": "${NAMESPACE}"},
+         "spec": {"ingressClassName": "${VALUES:grafana.ingress.ingressClassName}", "rules": [
+             {"host": "${VALUES:grafana.ingress.hosts.0}", "http": {"paths": [
+                 {"path": "${VALUES:grafana.ingress.path}", "pathType": "Prefix",
+                  "backend": {"service": {"name": name, "port": {"number": 80}}}}]}}]}},
+    ]
+
+
 def write_chart_stand_ins(dest: Path, project: Path, versions: dict) -> None:
     """What later tasks read of what each chart would make (the Helm double creates it on install): the CRDs the
     labs' custom resources need, and the pods, Deployments and webhook the vault and velero roles wait for or
@@ -100,7 +124,7 @@ def write_chart_stand_ins(dest: Path, project: Path, versions: dict) -> None:
         {"apiVersion": "monitoring.coreos.com/v1", "kind": "Prometheus",
          "metadata": {"name": "kube-prometheus-stack-prometheus", "namespace": "${NAMESPACE}"}, "spec": {"replicas": 1},
          "status": {"conditions": [{"type": "Available", "status": "True"}, {"type": "Reconciled", "status": "True"}]}},
-        _deployment("kube-prometheus-stack-grafana", {"app.kubernetes.io/name": "grafana"}, "grafana/grafana"),
+        *_grafana("kube-prometheus-stack-grafana"),
         # On kind the chart keeps kube-controller-manager, kube-scheduler, etcd and kube-proxy monitors off.
         *({"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
            "metadata": {"name": f"kube-prometheus-stack-{name}", "namespace": "${NAMESPACE}"},

@@ -57,11 +57,20 @@ export KUBELAB_HELM_SIM_DIR="{state}/$(printf %s "$server" | sha256sum | cut -c1
 exec {py} {helm} "$@"
 """
 HELM_DIFF_PLUGIN = 'name: "diff"\nversion: "{version}"\nusage: "TEST DOUBLE of helm-diff (tests/e2e)"\ncommand: "$HELM_PLUGIN_DIR/bin/diff"\n'
-# preflight's host checks ask `docker info` for the cgroup version and data root; this host has cgroup v1.
+# preflight's host checks ask `docker info` for the cgroup version and data root (this host has cgroup v1), and
+# `docker ps` for the kind clusters that exist, whose host ports are theirs.
 DOCKER_DOUBLE = """#!/bin/sh
-# TEST DOUBLE of docker (tests/e2e): answers only the `docker info` preflight asks (cgroup v2, a data root).
+# TEST DOUBLE of docker (tests/e2e): answers only what preflight asks: `docker info` (cgroup v2, a data root), and
+# `docker ps -a --filter label=io.x-k8s.kind.cluster` with the kind double's clusters (a real engine prints one
+# line per node container: the same names, repeated).
 [ "$1" = info ] && {{ echo '"2" "{root}"'; exit 0; }}
-echo "docker test double: only 'info' is implemented" >&2; exit 1
+if [ "$1 $2 $3 $4" = "ps -a --filter label=io.x-k8s.kind.cluster" ]; then
+  for kubeconfig in "$KUBELAB_KIND_SIM_DIR"/clusters/*/sim/kubeconfig; do
+    [ -e "$kubeconfig" ] && basename "$(dirname "$(dirname "$kubeconfig")")"
+  done
+  exit 0
+fi
+echo "docker test double: only 'info' and 'ps' of kind's nodes are implemented" >&2; exit 1
 """
 # The students role's kubectl: the API double has no TokenRequest, so `create token` goes to the role's token
 # double; everything else (the isolation checks' `auth can-i`) to the real kubectl.
@@ -170,11 +179,12 @@ class Workspace:
             "host_prep_sysctl_file": str(base / "host" / "60-kubelab-kind.conf"),
             # Every add-on waits and verifies (the chart stand-ins above report what a running chart would).
             # The CNI's NetworkPolicy probe runs too: the API double ends its wget pods as an enforcing CNI would
-            # (tests/sim/kubesim/network.py). Not here: the HTTP requests to the cluster's ingress port need
-            # ingress-nginx and Grafana answering.
+            # (tests/sim/kubesim/network.py). The HTTP checks (ingress_verify_http, prometheus_verify_http: on for
+            # kind by default) reach the cluster's ingress port, which the kind double's API double serves as
+            # ingress-nginx would route it, Grafana's login included (ingress.py).
             "cni_verify_network_policy": True,
-            "ingress_verify_http": False,
-            "prometheus_verify_http": False,
+            # The ingress ports are real listening ports: each pytest-xdist process gets its own range.
+            "kubelab_port_base": 21000 + 1000 * int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").lstrip("gw") or 0),
             "lab_real_cluster": False,
             # Every lab check the doubles can answer must pass: a failing one stops the day.
             "lab_fail_on_check": True,

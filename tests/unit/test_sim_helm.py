@@ -160,3 +160,28 @@ def test_chart_stand_ins_are_created_once_with_their_status(helm, tmp_path):
         status, pod = sim.request("GET", "/api/v1/namespaces/tigera-operator/pods/op-0")
         assert status == 200 and pod["status"]["phase"] == "Succeeded"
         assert sim.request("GET", "/api/v1/namespaces/tigera-operator/configmaps/op-state")[1]["data"] == {"a": "b"}
+
+
+@pytest.mark.parametrize("cni_type", ["Calico", ""])
+def test_chart_stand_ins_take_the_release_values(helm, tmp_path, cni_type):
+    """${VALUES:path} is the release's value there; a document with kubelab-stand-in-if exists only when that value is
+    not empty (a chart's `{{- if .Values.x }}`), and one naming a value the release does not set is not made."""
+    stand_ins = tmp_path / "stand-ins"
+    stand_ins.mkdir()
+    (stand_ins / "tigera-operator.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: always, namespace: ${NAMESPACE}}\n"
+        "data: {cni: '${VALUES:installation.cni.type}', first: '${VALUES:installation.ipPools.0.cidr}'}\n---\n"
+        "kubelab-stand-in-if: installation.cni.type\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: if-cni-type, namespace: ${NAMESPACE}}\n---\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: unset-value, namespace: ${NAMESPACE}}\n"
+        "data: {a: '${VALUES:installation.registry}'}\n")
+    helm.values.write_text(yaml.safe_dump({"installation": {"cni": {"type": cni_type},
+                                                            "ipPools": [{"cidr": "10.244.0.0/16"}]}}))
+    with running(tmp_path / "sim") as sim:
+        res = helm(*CHART, "--version=v3.30.3", f"--values={helm.values}", "-n", "tigera-operator", "--create-namespace",
+                   kubeconfig=sim.kubeconfig, extra_env={"KUBELAB_HELM_SIM_CHART_OBJECTS": str(stand_ins)})
+        assert res.returncode == 0, res.stderr
+        made = {cm["metadata"]["name"]: cm.get("data") for cm in
+                sim.request("GET", "/api/v1/namespaces/tigera-operator/configmaps")[1]["items"]}
+        assert made.pop("always") == {"cni": cni_type, "first": "10.244.0.0/16"}
+        assert sorted(made) == (["if-cni-type"] if cni_type else [])

@@ -93,3 +93,22 @@ def test_delete_stops_the_api_double_and_forgets_the_cluster(kind, tmp_path):
     assert not (tmp_path / "state" / "clusters" / "k4").exists()
     assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     assert kind("get", "kubeconfig", "--name=k4").returncode == 1
+
+
+def test_the_port_mapped_to_a_nodes_port_80_answers_as_ingress_nginx_and_a_taken_one_fails(kind, tmp_path):
+    import socket
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    mapped = CONFIG.replace("  - role: control-plane\n", "  - role: control-plane\n    extraPortMappings:\n"
+                            f"      - {{containerPort: 80, hostPort: {port}, listenAddress: 127.0.0.1, protocol: TCP}}\n", 1)
+    assert kind("create", "cluster", "--name=k1", f"--config={write(tmp_path, mapped)}").returncode == 0
+    with pytest.raises(urllib.error.HTTPError) as answer:  # no ingress-nginx controller runs yet
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10)
+    assert answer.value.code == 502
+    res = kind("create", "cluster", "--name=k2", f"--config={write(tmp_path, mapped)}")
+    assert res.returncode == 1 and "did not start" in res.stderr
+    assert kind("get", "clusters").stdout.split() == ["k1"]

@@ -1,6 +1,7 @@
 """Command line of the Kubernetes API test double.
 
   kubesim start --dir DIR [--nodes N] [--bare] [--watch-pid PID] [--workload-pods] [--velero] [--stall KIND/NS/NAME]...
+                [--ingress-port PORT]
                                                   start in the background on a free port; writes
                                                   DIR/kubeconfig, DIR/kubesim.pid, DIR/kubesim.port, DIR/kubesim.log;
                                                   with --watch-pid it exits by itself once PID is gone (a test run
@@ -57,8 +58,13 @@ def serve(args) -> int:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.address, args.port))
     port = sock.getsockname()[1]
+    socks = [sock]
+    if args.ingress_port:  # as kind's port mapping would, it fails when the port is taken ("port is already allocated")
+        ingress_sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        ingress_sock.bind((args.address, args.ingress_port))
+        socks.append(ingress_sock)
     server = ApiServer(Store(nodes=args.nodes, kind_profile=not args.bare, workload_pods=args.workload_pods,
-                             velero=args.velero, stall=args.stall))
+                             velero=args.velero, stall=args.stall), ingress_port=args.ingress_port)
 
     async def announce(_app):
         write_kubeconfig(state / "kubeconfig", f"http://{args.address}:{port}")
@@ -69,7 +75,7 @@ def serve(args) -> int:
     server.app.on_startup.append(announce)
     if args.watch_pid:
         server.app.on_startup.append(lambda app: _exit_when_gone(app, args.watch_pid))
-    web.run_app(server.app, sock=sock, print=None, handle_signals=True, access_log=None, shutdown_timeout=0.2)
+    web.run_app(server.app, sock=socks, print=None, handle_signals=True, access_log=None, shutdown_timeout=0.2)
     return 0
 
 
@@ -117,6 +123,8 @@ def start(args) -> int:
         cmd.append("--velero")
     for pattern in args.stall:
         cmd += ["--stall", pattern]
+    if args.ingress_port:
+        cmd += ["--ingress-port", str(args.ingress_port)]
     if args.watch_pid:
         cmd += ["--watch-pid", str(args.watch_pid)]
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
@@ -186,6 +194,8 @@ def main(argv=None) -> int:
             p.add_argument("--velero", action="store_true", help="Backups, Restores, DeleteBackupRequests complete (velero.py)")
             p.add_argument("--stall", action="append", default=[], metavar="KIND/NAMESPACE/NAME",
                            help="objects matching this glob never progress (rescue paths; '*' stalls all); repeatable")
+            p.add_argument("--ingress-port", type=int, default=0,
+                           help="also serve PORT as ingress-nginx's data path (ingress.py; 0: no)")
         if name == "start":
             p.add_argument("--timeout", type=float, default=10.0)
     args = parser.parse_args(argv)

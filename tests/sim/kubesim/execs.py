@@ -9,6 +9,7 @@ Program doubles (state in memory, one per pod, for the life of the double's proc
 - `weed shell` (seaweedfs): s3.bucket.list and s3.bucket.create read from stdin; see WeedDouble.
 Server doubles, reached through the pod proxy (one per container port):
 - Vault's HTTP API on port 8200 (hashicorp/vault); see vault.VaultApiDouble.
+- Grafana's signed-in user on port 3000 (grafana/grafana), reached through the ingress port; see grafana.py.
 None of them is the real program: they keep the state machines and output formats the roles parse.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import re
 import shlex
 
+from .grafana import GrafanaApiDouble
 from .vault import VaultApiDouble
 
 NOT_FOUND = 127
@@ -153,9 +155,11 @@ class WeedDouble:
 PROGRAMS = {
     "chrislusf/seaweedfs": lambda: {"weed": WeedDouble()},
 }
-# Image name (prefix) -> factory of the server doubles (by port) one pod's container gets.
+# Image name (prefix) -> factory of the server doubles (by port) one pod's container gets, given the container's
+# environment as the pod started with it.
 SERVERS = {
-    "hashicorp/vault": lambda: {8200: VaultApiDouble()},
+    "hashicorp/vault": lambda env: {8200: VaultApiDouble()},
+    "grafana/grafana": lambda env: {3000: GrafanaApiDouble(env)},
 }
 
 
@@ -167,16 +171,16 @@ class ExecRegistry:
         self.servers = SERVERS if servers is None else servers
         self.containers: dict[tuple, Container] = {}
 
-    def container(self, namespace: str, pod: str, name: str, image: str) -> Container:
+    def container(self, namespace: str, pod: str, name: str, image: str, env: dict | None = None) -> Container:
         key = (namespace, pod, name)
         if key not in self.containers:
             image_name = _image_name(image)
 
-            def made(factories: dict) -> dict:
-                factory = next((f for prefix, f in factories.items() if image_name.startswith(prefix)), None)
-                return factory() if factory else {}
+            def factory(factories: dict):
+                return next((f for prefix, f in factories.items() if image_name.startswith(prefix)), None)
 
-            self.containers[key] = Container(made(self.programs), made(self.servers))
+            programs, servers = factory(self.programs), factory(self.servers)
+            self.containers[key] = Container(programs() if programs else {}, servers(env or {}) if servers else {})
         return self.containers[key]
 
     def restart(self, namespace: str, pod: str) -> None:

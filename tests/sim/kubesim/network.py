@@ -2,7 +2,7 @@
 
 With --workload-pods, a bare pod whose `restartPolicy` is `Never` and whose every container runs
 `wget ... http://<service>.<namespace>.svc[.cluster.local][:<port>]/...` ends at once: `Succeeded` (exit 0) when the
-name resolves through cluster DNS and the connection reaches a Running backend of the Service, else `Failed`
+name resolves through cluster DNS and the connection reaches a Running, Ready backend of the Service, else `Failed`
 (exit 1). Any other pod stays Running, as before. Nothing is sent: whether the server answers is assumed.
 
 A connection is allowed when NetworkPolicy allows it on both ends: egress of the client, ingress of the server.
@@ -48,21 +48,31 @@ def _resolves(store, client: dict) -> bool:
 
 
 def _connects(store, client: dict, namespace: str, service: str, port: int, protocol: str) -> bool:
-    """Through the Service's ClusterIP to one Running backend (kube-proxy picks one at random; the double takes the
-    first by name, so backends that differ in policy answer alike here and by chance on a cluster)."""
+    """Through the Service's ClusterIP to one Running backend, if NetworkPolicy allows it."""
+    found = backend(store, namespace, service, port, protocol)
+    return found is not None and allowed(store, client, found[0], found[1], protocol)
+
+
+def backend(store, namespace: str, service: str, port, protocol: str) -> tuple[dict, int] | None:
+    """The pod and container port a connection to the Service's port (a number or the port's name) reaches: its
+    first Running backend (kube-proxy picks one at random; the double takes the first by name, so backends that
+    differ in policy answer alike here and by chance on a cluster). Only a Ready pod is an endpoint (EndpointSlice
+    conditions.ready). None: no such port, or no such backend."""
     svc = store.objects.get(("", "services", namespace, service))
     spec = (svc or {}).get("spec") or {}
-    svc_port = next((p for p in spec.get("ports") or [] if p.get("port") == port
+    svc_port = next((p for p in spec.get("ports") or [] if port in (p.get("port"), p.get("name"))
                      and p.get("protocol", "TCP") == protocol), None)
     if svc_port is None or not spec.get("selector"):
-        return False
-    for backend in _pods(store, namespace):
-        labels = backend["metadata"].get("labels") or {}
-        if (backend.get("status") or {}).get("phase") != "Running" or not spec["selector"].items() <= labels.items():
+        return None
+    for pod in _pods(store, namespace):
+        labels = pod["metadata"].get("labels") or {}
+        status = pod.get("status") or {}
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+        if status.get("phase") != "Running" or not ready or not spec["selector"].items() <= labels.items():
             continue
-        target = _container_port(backend, svc_port.get("targetPort", port), protocol)
-        return target is not None and allowed(store, client, backend, target, protocol)
-    return False
+        target = _container_port(pod, svc_port.get("targetPort", svc_port["port"]), protocol)
+        return None if target is None else (pod, target)
+    return None
 
 
 def allowed(store, source: dict, destination: dict, port: int, protocol: str = "TCP") -> bool:

@@ -3,18 +3,20 @@
 Serves discovery (/api, /apis, group versions), /version, /openapi/v2 and /openapi/v3 (empty but well
 formed), health endpoints, and the REST verbs on every registered resource, answering errors with
 Kubernetes Status bodies. All state lives in one Store; requests are served one at a time on one event loop.
+With an ingress port, requests on that port go to the double of ingress-nginx's data path instead (ingress.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as _dt
 import json
 
 import yaml
 from aiohttp import web
 
-from . import rbac
+from . import ingress, rbac
 from .catalog import ACCESS_DENY_CONFIGMAP
 from .execs import ExecRegistry
 from .store import ApiError, Store, field_selector_matches, label_selector_matches
@@ -76,9 +78,10 @@ def _swagger_proto(version: str) -> bytes:
 
 
 class ApiServer:
-    def __init__(self, store: Store, execs: ExecRegistry | None = None):
+    def __init__(self, store: Store, execs: ExecRegistry | None = None, ingress_port: int = 0):
         self.store = store
         self.execs = ExecRegistry() if execs is None else execs
+        self.ingress_port = ingress_port
         self.app = web.Application(client_max_size=64 * 1024 * 1024)
         self.app.router.add_route("*", "/{tail:.*}", self.handle)
 
@@ -118,6 +121,8 @@ class ApiServer:
 
     # ------------------------------------------------------------------ request handling
     async def handle(self, request: web.Request) -> web.Response:
+        if self.ingress_port and (request.transport.get_extra_info("sockname") or ("", 0))[1] == self.ingress_port:
+            return await self._ingress(request)
         parts = [p for p in request.path.split("/") if p]
         try:
             if parts in (["healthz"], ["readyz"], ["livez"]):
@@ -327,7 +332,7 @@ class ApiServer:
         if not ws.can_prepare(request).ok:
             raise ApiError(400, "BadRequest", "Upgrade request required")
         await ws.prepare(request)
-        result = self.execs.container(namespace, name, wanted, container.get("image", "")).run(list(command))
+        result = self._container(namespace, name, container).run(list(command))
         if result.stdout and q.get("stdout") not in ("false", "False", "0"):
             await ws.send_bytes(b"\x01" + result.stdout.encode())
         if result.stderr and q.get("stderr") not in ("false", "False", "0"):
@@ -357,11 +362,15 @@ class ApiServer:
         server = None
         if pod.get("status", {}).get("phase") == "Running":
             for container in pod.get("spec", {}).get("containers", []):
-                found = self.execs.container(namespace, name, container["name"], container.get("image", "")).servers
-                server = server or found.get(port)
+                server = server or self._container(namespace, name, container).servers.get(port)
         if server is None:
             raise ApiError(503, "ServiceUnavailable", f"error trying to reach service: dial tcp {name}:{port}: "
                                                       "connect: connection refused")
+        return await self._call(server, request, path)
+
+    @staticmethod
+    async def _call(server, request: web.Request, path: str) -> web.Response:
+        """A server double's answer to the request: its status and JSON body, unchanged."""
         raw = await request.text()
         try:
             body = json.loads(raw) if raw.strip() else None
@@ -371,6 +380,38 @@ class ApiServer:
         if answer is None:
             return web.Response(status=status)
         return _json(answer, status)
+
+    async def _ingress(self, request: web.Request) -> web.Response:
+        """What ingress-nginx answers on the node's port 80 (ingress.py): its own error page, or the backend's."""
+        found = ingress.route(self.store, request.host.rsplit(":", 1)[0], request.path)
+        if found.pod is None:
+            return web.Response(status=found.status, text=f"{found.message} (ingress-nginx double)\n")
+        meta = found.pod["metadata"]
+        for container in found.pod.get("spec", {}).get("containers", []):
+            server = self._container(meta["namespace"], meta["name"], container).servers.get(found.port)
+            if server is not None:
+                return await self._call(server, request, request.path.lstrip("/"))
+        return web.Response(status=502, text=f"connection refused: nothing listens on port {found.port} of "
+                                             f"{meta['namespace']}/{meta['name']} (ingress-nginx double)\n")
+
+    def _container(self, namespace: str, pod: str, container: dict):
+        """The exec and server doubles of one container, made the first time with the environment it starts with."""
+        return self.execs.container(namespace, pod, container["name"], container.get("image", ""),
+                                    self._env(namespace, container))
+
+    def _env(self, namespace: str, container: dict) -> dict:
+        """The container's env: plain values, and Secret keys (valueFrom.secretKeyRef); other sources are left out."""
+        env = {}
+        for var in container.get("env") or []:
+            ref = (var.get("valueFrom") or {}).get("secretKeyRef")
+            if "value" in var:
+                env[var["name"]] = var["value"]
+            elif ref:
+                secret = self.store.objects.get(("", "secrets", namespace, ref.get("name")))
+                data = (secret or {}).get("data") or {}
+                if ref.get("key") in data:
+                    env[var["name"]] = base64.b64decode(data[ref["key"]]).decode()
+        return env
 
     def _exists(self, rt, namespace, name) -> bool:
         try:
