@@ -33,3 +33,16 @@ def pytest_sessionfinish(session, exitstatus):
         sys.stderr.write("\nLEAK: API doubles still running at the end of the test run (now killed):\n%s\n"
                          % "\n".join("  pid %d  %s" % leak for leak in leaks))
         session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The e2e tests' phase lines (tests/e2e/conftest.py: time and changed tasks of each playbook run), from every
+    process that ran tests, once, in the order they arrived."""
+    lines = []
+    for reports in terminalreporter.stats.values():
+        for rep in reports:
+            lines += [value for name, value in getattr(rep, "user_properties", ()) if name == "e2e phase"]
+    if lines:
+        terminalreporter.section("e2e phases (time, changed tasks)")
+        for line in dict.fromkeys(lines):
+            terminalreporter.write_line(line)

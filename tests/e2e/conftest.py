@@ -255,9 +255,7 @@ class Workspace:
                  for m in RECAP.findall(text.split("PLAY RECAP", 1)[-1])}
         changed = sum(r["changed"] for r in recap.values())
         self.timings.append((label, seconds, changed))
-        line = f"[e2e {self.label}] {label}: {seconds:.1f} s, changed={changed} (log {log})"
-        PHASES.append(line)
-        print("\n" + line)
+        report(f"[e2e {self.label}] {label}: {seconds:.1f} s, changed={changed} (log {log})")
         if refused:
             assert res.returncode != 0 and refused in " ".join(text.split()) and changed == 0, text[-6000:]
             return recap
@@ -287,15 +285,22 @@ class Workspace:
         _kill_doubles_under(self.base)
 
 
-# Every phase's line, repeated at the end of the run: `pytest -q` (make test) captures the prints above.
+# Every phase's line, repeated at the end of the run: `pytest -q` (make test) captures the prints. The lines travel
+# as the test's user properties ("e2e phase"), which pytest-xdist sends from its worker processes to the one that
+# prints the summary (tests/conftest.py).
 PHASES: list[str] = []
 
 
-def pytest_terminal_summary(terminalreporter):
-    if PHASES:
-        terminalreporter.section("e2e phases (time, changed tasks)")
-        for line in PHASES:
-            terminalreporter.write_line(line)
+def report(line: str) -> None:
+    PHASES.append(line)
+    print("\n" + line)
+
+
+@pytest.fixture(autouse=True)
+def _phases_in_the_summary(request):
+    before = len(PHASES)
+    yield
+    request.node.user_properties.extend(("e2e phase", line) for line in PHASES[before:])
 
 
 @pytest.fixture(scope="class")
