@@ -29,7 +29,7 @@ class Result:
         self.rc, self.stdout, self.stderr = rc, stdout, stderr
 
 
-def _image_name(image: str) -> str:
+def image_name(image: str) -> str:
     """docker.io/hashicorp/vault:1.21.2@sha256:... -> hashicorp/vault"""
     name = image.split("@", 1)[0]
     if ":" in name.rsplit("/", 1)[-1]:
@@ -174,10 +174,10 @@ class ExecRegistry:
     def container(self, namespace: str, pod: str, name: str, image: str, env: dict | None = None) -> Container:
         key = (namespace, pod, name)
         if key not in self.containers:
-            image_name = _image_name(image)
+            name_of_image = image_name(image)
 
             def factory(factories: dict):
-                return next((f for prefix, f in factories.items() if image_name.startswith(prefix)), None)
+                return next((f for prefix, f in factories.items() if name_of_image.startswith(prefix)), None)
 
             programs, servers = factory(self.programs), factory(self.servers)
             self.containers[key] = Container(programs() if programs else {}, servers(env or {}) if servers else {})

@@ -17,6 +17,7 @@ Not modelled: TLS, annotations (rewrites, auth, regex paths), defaultBackend of 
 from __future__ import annotations
 
 from . import network
+from .execs import image_name
 
 CONTROLLER = "k8s.io/ingress-nginx"
 CONTROLLER_IMAGE = "registry.k8s.io/ingress-nginx/controller"
@@ -31,7 +32,7 @@ class Answer:
 
 def route(store, host: str, path: str) -> Answer:
     controller = next((pod for pod in _all(store, "", "pods") if (pod.get("status") or {}).get("phase") == "Running"
-                       and any(c.get("image", "").split("@")[0].split(":")[0] == CONTROLLER_IMAGE
+                       and any(image_name(c.get("image", "")) == CONTROLLER_IMAGE
                                for c in (pod.get("spec") or {}).get("containers") or [])), None)
     if controller is None:
         return Answer(502, "nothing listens on the node's port 80: no ingress-nginx controller pod runs")

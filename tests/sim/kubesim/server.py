@@ -359,10 +359,7 @@ class ApiServer:
             raise ApiError(400, "BadRequest", f"the pod proxy double needs NAME:PORT, not {target!r}")
         name, port = pieces[0], int(pieces[1])
         pod = self.store.get(self.store.resource("", "v1", "pods"), namespace, name)
-        server = None
-        if pod.get("status", {}).get("phase") == "Running":
-            for container in pod.get("spec", {}).get("containers", []):
-                server = server or self._container(namespace, name, container).servers.get(port)
+        server = self._server(pod, port) if pod.get("status", {}).get("phase") == "Running" else None
         if server is None:
             raise ApiError(503, "ServiceUnavailable", f"error trying to reach service: dial tcp {name}:{port}: "
                                                       "connect: connection refused")
@@ -386,13 +383,19 @@ class ApiServer:
         found = ingress.route(self.store, request.host.rsplit(":", 1)[0], request.path)
         if found.pod is None:
             return web.Response(status=found.status, text=f"{found.message} (ingress-nginx double)\n")
+        server = self._server(found.pod, found.port)
+        if server is not None:
+            return await self._call(server, request, request.path.lstrip("/"))
         meta = found.pod["metadata"]
-        for container in found.pod.get("spec", {}).get("containers", []):
-            server = self._container(meta["namespace"], meta["name"], container).servers.get(found.port)
-            if server is not None:
-                return await self._call(server, request, request.path.lstrip("/"))
         return web.Response(status=502, text=f"connection refused: nothing listens on port {found.port} of "
                                              f"{meta['namespace']}/{meta['name']} (ingress-nginx double)\n")
+
+    def _server(self, pod: dict, port: int):
+        """The server double listening on the pod's port, in whichever of its containers (None: nobody listens)."""
+        meta = pod["metadata"]
+        return next((server for container in pod.get("spec", {}).get("containers", [])
+                     if (server := self._container(meta["namespace"], meta["name"], container).servers.get(port))),
+                    None)
 
     def _container(self, namespace: str, pod: str, container: dict):
         """The exec and server doubles of one container, made the first time with the environment it starts with."""
