@@ -59,7 +59,7 @@ PLAYBOOK = """- name: Three planned clusters on one API test double
     - name: Board
       ansible.builtin.include_role:
         name: class_report
-        tasks_from: board.yml
+        tasks_from: board
 """
 
 

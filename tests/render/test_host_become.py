@@ -30,7 +30,7 @@ PLAYBOOK = """
     - name: Preflight's become check
       ansible.builtin.include_role:
         name: preflight
-        tasks_from: become.yml
+        tasks_from: become
     - name: host_prep itself
       ansible.builtin.include_role:
         name: host_prep

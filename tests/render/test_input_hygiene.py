@@ -74,6 +74,19 @@ def test_an_unknown_kubelab_variable_is_refused_with_the_nearest_name(tmp_path):
     assert not build.exists()
 
 
+def test_a_wrong_add_on_variable_stops_in_preflight_before_any_cluster_play(tmp_path):
+    # Preflight validates each enabled add-on's variables once, on the controller (its check entry point, the
+    # options of main); plan mode's render entry points validate nothing again on each cluster.
+    build = tmp_path / "build"
+    result = run_playbook(DAY3, str(build), "-e", "kubelab_mode=plan", "-e", "csi_snapshot_controller_replicas=many")
+    assert result.returncode != 0
+    failed_task = result.stdout.split("fatal: [localhost]", 1)[0].rsplit("TASK [", 1)[-1]
+    assert failed_task.startswith("csi : Validating arguments against arg spec 'check'"), failed_task[:200]
+    assert "csi_snapshot_controller_replicas" in result.stdout and "cannot be converted to an int" in result.stdout
+    assert "PLAY [Clusters]" not in result.stdout
+    assert not build.exists()
+
+
 def test_a_comma_string_for_a_list_is_refused_with_the_list_to_write(tmp_path):
     build = tmp_path / "build"
     result = run_playbook(DAY3, str(build), "-e", "kubelab_mode=plan", "-e", "kubelab_addons=cni,csi")

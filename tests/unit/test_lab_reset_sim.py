@@ -49,7 +49,7 @@ PLAYBOOK = """- name: Reset one lab on the API double
     - name: Reset the lab
       ansible.builtin.include_role:
         name: lab
-        tasks_from: reset.yml
+        tasks_from: reset
 """
 # After the project's group_vars (vars files override play vars).
 VARS = """kubelab_kubeconfig: {state}/kubeconfig

@@ -93,6 +93,49 @@ def test_every_role_is_included_by_a_literal_name():
     assert not unknown, "includes of roles that do not exist: %s" % "; ".join(unknown)
 
 
+def entry_point_includes():
+    """(file, role, tasks_from) of every include_role/import_role with tasks_from, in every YAML file of the project
+    that Ansible runs: playbooks, roles (tasks and Molecule scenarios), molecule/ and the tests' playbooks."""
+    patterns = ("playbooks/*.yml", "roles/*/tasks/*.yml", "roles/*/molecule/*/*.yml", "molecule/**/*.yml",
+                "tests/**/*.yml")
+    for path in sorted({p for pattern in patterns for p in glob.glob(os.path.join(ROOT, pattern), recursive=True)}):
+        data = load(path)
+        for task in walk_tasks(data if isinstance(data, list) else []):
+            for action in INCLUDES & set(task):
+                if "tasks_from" in task[action]:
+                    yield os.path.relpath(path, ROOT), task[action]["name"], str(task[action]["tasks_from"])
+
+
+def test_every_entry_point_is_named_as_its_argument_spec():
+    # Ansible looks the argument spec up by the literal tasks_from: `tasks_from: check.yml` runs tasks/check.yml but
+    # matches no spec entry, and validates nothing (preflight's checks did exactly that until 2026-12-06).
+    suffixed = ["%s: %s tasks_from %s" % include for include in entry_point_includes()
+                if include[2].endswith((".yml", ".yaml"))]
+    assert not suffixed, "write tasks_from without .yml, or the entry point's argument spec never applies: %s" % suffixed
+
+
+# Options that come from each cluster's host variables (not from the class's settings), so preflight cannot
+# validate them on the controller: the access sheet's endpoints read the cluster's ingress port.
+PER_CLUSTER_OPTIONS = {"students": {"students_addon_endpoints"}}
+
+
+@pytest.mark.parametrize("role", CLUSTER_ROLES + ADDONS + ["lab", "students"])
+def test_preflight_validates_each_role_once_and_plan_mode_does_not_again(role):
+    """check (preflight, once per run, on the controller) validates main's options; the plan-mode entry point has
+    no spec of its own, which would validate the same options again on every cluster (a worker each), unless an
+    option is per cluster."""
+    with open(os.path.join(ROLES, role, "meta", "argument_specs.yml"), encoding="utf-8") as handle:
+        specs = yaml.safe_load(handle)["argument_specs"]
+    per_cluster = PER_CLUSTER_OPTIONS.get(role, set())
+    assert set(specs["check"]["options"]) == set(specs["main"]["options"]) - per_cluster
+    plan_entry = "plan" if role == "lab" else "render"
+    assert (plan_entry in specs) == bool(per_cluster), (
+        "roles/%s/meta/argument_specs.yml: %s entry %s" % (role, plan_entry, "missing" if per_cluster else "present"))
+    preflight = [include for include in entry_point_includes()
+                 if include[0].startswith("roles/preflight/") and include[1:] == (role, "check")]
+    assert preflight, "preflight does not include %s's check entry point" % role
+
+
 def test_day_plays_include_the_addons_in_kubelab_addon_order():
     plays = load(os.path.join(ROOT, "playbooks", "day.yml"))
     included = [task[action]["name"] for play in plays for task in walk_tasks(play.get("tasks"))
