@@ -132,7 +132,20 @@ unit: venv-dev ## pytest tests/ (unit, render, labs)
 	  | tee $(TEST_LOGS)/pytest.txt
 	@exit $$(cat $(TEST_LOGS)/pytest.rc)
 
-molecule: molecule-host molecule-cluster
+# Both kinds side by side: the host scenarios wait mostly on containers and apt, the cluster ones keep Ansible busy
+# (a run of both here: 884 s side by side against 847 s + 884 s for their scenarios). The cluster stage's output
+# goes to its log and is printed after the host stage's; the last lines sum up both.
+molecule: venv-dev
+	bash scripts/test-host-setup.sh
+	@mkdir -p $(TEST_LOGS)
+	@echo "=== molecule-cluster runs beside molecule-host; its output follows ($(TEST_LOGS)/molecule-cluster.txt)"
+	@bash scripts/molecule-run.sh cluster >$(TEST_LOGS)/molecule-cluster.txt 2>&1 & cluster=$$!; \
+	  { bash scripts/molecule-run.sh host; echo $$? >$(TEST_LOGS)/molecule-host.rc; } 2>&1 | tee $(TEST_LOGS)/molecule-host.txt; \
+	  wait $$cluster; cluster_rc=$$?; host_rc=$$(cat $(TEST_LOGS)/molecule-host.rc); \
+	  cat $(TEST_LOGS)/molecule-cluster.txt; \
+	  if grep -q '^=== why ' $(TEST_LOGS)/molecule-host.txt; then sed -n '/^=== why /,$$p' $(TEST_LOGS)/molecule-host.txt; \
+	  else tail -n 1 $(TEST_LOGS)/molecule-host.txt; fi; \
+	  [ $$host_rc -eq 0 ] && [ $$cluster_rc -eq 0 ]
 
 # Host roles run in real systemd containers; the setup installs and starts a Docker engine from apt.
 molecule-host: venv-dev
