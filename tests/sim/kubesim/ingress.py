@@ -31,13 +31,13 @@ class Answer:
 
 
 def route(store, host: str, path: str) -> Answer:
-    controller = next((pod for pod in _all(store, "", "pods") if (pod.get("status") or {}).get("phase") == "Running"
+    controller = next((pod for pod in store.stored("", "pods") if (pod.get("status") or {}).get("phase") == "Running"
                        and any(image_name(c.get("image", "")) == CONTROLLER_IMAGE
                                for c in (pod.get("spec") or {}).get("containers") or [])), None)
     if controller is None:
         return Answer(502, "nothing listens on the node's port 80: no ingress-nginx controller pod runs")
     matches = []
-    for ingress in _all(store, "networking.k8s.io", "ingresses"):
+    for ingress in store.stored("networking.k8s.io", "ingresses"):
         if not _served(store, ingress):
             continue
         for rule in (ingress.get("spec") or {}).get("rules") or []:
@@ -61,14 +61,10 @@ def route(store, host: str, path: str) -> Answer:
     return Answer(pod=pod, port=target)
 
 
-def _all(store, group: str, plural: str) -> list[dict]:
-    return [obj for (g, p, _ns, _name), obj in sorted(store.objects.items()) if (g, p) == (group, plural)]
-
-
 def _served(store, ingress: dict) -> bool:
     """The controller serves its own class, and Ingresses without one when its class is the default."""
     name = (ingress.get("spec") or {}).get("ingressClassName")
-    classes = [c for c in _all(store, "networking.k8s.io", "ingressclasses")
+    classes = [c for c in store.stored("networking.k8s.io", "ingressclasses")
                if (c.get("spec") or {}).get("controller") == CONTROLLER]
     if name:
         return any(c["metadata"]["name"] == name for c in classes)

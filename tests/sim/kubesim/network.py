@@ -64,7 +64,7 @@ def backend(store, namespace: str, service: str, port, protocol: str) -> tuple[d
                      and p.get("protocol", "TCP") == protocol), None)
     if svc_port is None or not spec.get("selector"):
         return None
-    for pod in _pods(store, namespace):
+    for pod in store.stored("", "pods", namespace):
         labels = pod["metadata"].get("labels") or {}
         status = pod.get("status") or {}
         ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
@@ -149,11 +149,6 @@ def _container_port(pod: dict, port, protocol: str) -> int | None:
         return int(port)
     return next((p.get("containerPort") for c in (pod.get("spec") or {}).get("containers") or []
                  for p in c.get("ports") or [] if p.get("name") == port and p.get("protocol", "TCP") == protocol), None)
-
-
-def _pods(store, namespace: str) -> list[dict]:
-    return [obj for (group, plural, ns, _name), obj in sorted(store.objects.items())
-            if (group, plural, ns) == ("", "pods", namespace)]
 
 
 def selects(selector: dict, obj: dict) -> bool:

@@ -370,6 +370,12 @@ class Store:
             raise self._not_found(rt, name)
         return self._render(rt, obj, version)
 
+    def stored(self, group: str, plural: str, namespace: str | None = None) -> list[dict]:
+        """The stored objects of one resource (of one namespace when given), in key order: what the doubles that
+        act on the cluster's state (network, ingress) read, without a list call's rendering and selectors."""
+        return [obj for (g, p, ns, _name), obj in sorted(self.objects.items())
+                if (g, p) == (group, plural) and namespace in (None, ns)]
+
     def list(self, rt: ResourceType, namespace: str | None, label_selector=None, field_selector=None, version=None) -> dict:
         items = []
         for (group, plural, ns, _), obj in sorted(self.objects.items()):
