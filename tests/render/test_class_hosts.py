@@ -4,6 +4,7 @@ the access plan, a class too big for every host refused with per-host numbers.""
 
 import json
 import os
+import re
 
 import pytest
 import yaml
@@ -110,3 +111,24 @@ def test_a_class_that_fits_no_host_combination_is_refused_with_per_host_numbers(
     assert "one: " in result.stdout and "two: " in result.stdout and "of 14745 MiB" in result.stdout
     assert not os.path.exists(tmp_path / "build" / "class" / "placement.json")
     assert not os.path.exists(tmp_path / "build" / "plan")
+
+
+def test_docker_hosts_without_a_capacity_are_sized_from_their_facts(tmp_path):
+    # Apply mode gathers the vCPUs and memory of every Docker host that has no kubelab_host_capacity (preflight's
+    # class.yml). make check runs that preflight and changes nothing: two Docker hosts, both this machine through a
+    # local connection, neither with a capacity. Only a known capacity gives a host a load in the plan's summary.
+    local = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"children": {"kubelab": {"children": {
+        "controller": {"hosts": {"localhost": local}},
+        "kind_hosts": {"hosts": {name: dict(local, kubelab_api_address=address)
+                                 for name, address in (("docker-a", "192.0.2.21"), ("docker-b", "192.0.2.22"))}},
+        "kubelab_clusters": None}}}}}))
+    result = run_playbook("playbooks/check.yml", str(tmp_path / "build"), "-e", "kubelab_day=1", "-e",
+                          '{"kubelab_students": [{"name": "kim"}, {"name": "lee"}], "kubelab_tenancy": "cluster"}',
+                          inventory=str(inventory))
+    gathered = result.stdout.split("Gather the CPU and memory of Docker hosts", 1)[-1].split("TASK [", 1)[0]
+    assert "ok: [localhost -> docker-a]" in gathered and "ok: [localhost -> docker-b]" in gathered, result.stdout[-4000:]
+    summary = " ".join(result.stdout.split("Show the plan", 1)[-1].split("TASK [", 1)[0].split())
+    for host in ("docker-a", "docker-b"):
+        assert re.search(r"%s: 1 cluster\(s\), \d+m CPU, \d+ MiB, load \d+%%" % host, summary), summary
