@@ -140,9 +140,10 @@ def test_rendered_manifests_are_valid_kubernetes_1_35(planned):
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["-e", "cni_plugin=flannel"], "choose one of: calico, cilium"),
+    # Choices: the argument spec of each role's check entry point, which preflight validates.
+    (["-e", "cni_plugin=flannel"], "value of cni_plugin must be one of: calico, cilium, got: flannel"),
     (["-e", json.dumps({"prometheus_stack_enabled": False})], "prometheus_adapter_enabled is true but prometheus_stack_enabled is false"),
-    (["-e", "ingress_expose=loadbalancer"], "is not one of hostport (kind), nodeport, hostnetwork"),
+    (["-e", "ingress_expose=loadbalancer"], "value of ingress_expose must be one of: hostport, nodeport, hostnetwork, got: loadbalancer"),
 ])
 def test_preflight_rejects_bad_addon_variables(tmp_path, extra, message):
     result = run_day(str(tmp_path), ADDONS, *extra)
