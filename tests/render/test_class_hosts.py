@@ -113,22 +113,51 @@ def test_a_class_that_fits_no_host_combination_is_refused_with_per_host_numbers(
     assert not os.path.exists(tmp_path / "build" / "plan")
 
 
-def test_docker_hosts_without_a_capacity_are_sized_from_their_facts(tmp_path):
-    # Apply mode gathers the vCPUs and memory of every Docker host that has no kubelab_host_capacity (preflight's
-    # class.yml). make check runs that preflight and changes nothing: two Docker hosts, both this machine through a
-    # local connection, neither with a capacity. Only a known capacity gives a host a load in the plan's summary.
+def two_local_docker_hosts(path):
+    """An inventory of two Docker hosts without kubelab_host_capacity, both this machine (a local connection)."""
     local = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text(yaml.safe_dump({"all": {"children": {"kubelab": {"children": {
+    path.write_text(yaml.safe_dump({"all": {"children": {"kubelab": {"children": {
         "controller": {"hosts": {"localhost": local}},
         "kind_hosts": {"hosts": {name: dict(local, kubelab_api_address=address)
                                  for name, address in (("docker-a", "192.0.2.21"), ("docker-b", "192.0.2.22"))}},
         "kubelab_clusters": None}}}}}))
-    result = run_playbook("playbooks/check.yml", str(tmp_path / "build"), "-e", "kubelab_day=1", "-e",
-                          '{"kubelab_students": [{"name": "kim"}, {"name": "lee"}], "kubelab_tenancy": "cluster"}',
-                          inventory=str(inventory))
+    return str(path)
+
+
+def check(inventory, build_dir, **extra):
+    """make check DAY=1 for the class of two (read-only: it writes build/board/ only)."""
+    extra = dict({"kubelab_students": [{"name": "kim"}, {"name": "lee"}], "kubelab_tenancy": "cluster"}, **extra)
+    return run_playbook("playbooks/check.yml", build_dir, "-e", "kubelab_day=1", "-e", json.dumps(extra),
+                        inventory=inventory)
+
+
+def test_docker_hosts_without_a_capacity_are_sized_from_their_facts(tmp_path):
+    # Apply mode gathers the vCPUs and memory of every Docker host that has no kubelab_host_capacity (preflight's
+    # class.yml); make check runs that preflight and changes nothing. Only a known capacity gives a host a load in
+    # the plan's summary.
+    result = check(two_local_docker_hosts(tmp_path / "hosts.yml"), str(tmp_path / "build"))
     gathered = result.stdout.split("Gather the CPU and memory of Docker hosts", 1)[-1].split("TASK [", 1)[0]
     assert "ok: [localhost -> docker-a]" in gathered and "ok: [localhost -> docker-b]" in gathered, result.stdout[-4000:]
     summary = " ".join(result.stdout.split("Show the plan", 1)[-1].split("TASK [", 1)[0].split())
     for host in ("docker-a", "docker-b"):
         assert re.search(r"%s: 1 cluster\(s\), \d+m CPU, \d+ MiB, load \d+%%" % host, summary), summary
+
+
+def test_make_check_reports_a_class_too_big_for_its_hosts_instead_of_stopping(tmp_path):
+    # A usable share of 1 % makes one cluster too big for any host of up to ~140 CPUs. make check still places the
+    # class, so each host's capacity row says what it lacks and the board shows it; the verdict then fails the run.
+    inventory, build = two_local_docker_hosts(tmp_path / "hosts.yml"), tmp_path / "build"
+    result = check(inventory, str(build), preflight_capacity_headroom=0.01)
+    assert result.returncode != 0
+    with open(build / "board" / "check.json", encoding="utf-8") as handle:
+        rows = json.load(handle)["rows"]
+    assert {r["host"]: r["status"] for r in rows if r["item"] == "capacity"} == {
+        "docker-a": "NOT READY", "docker-b": "NOT READY"}, result.stdout[-4000:]
+    assert (build / "board" / "index.html").is_file()
+    assert "capacity on docker-a" in " ".join(result.stdout.split())
+    # A day (here its plan, with both hosts' capacity given) still refuses such a class before anything is written.
+    planned = run_playbook(DAY3, str(tmp_path / "plan-build"), "-e", "kubelab_mode=plan", "-e", json.dumps(
+        {"kubelab_students": [{"name": "kim"}, {"name": "lee"}], "preflight_capacity_headroom": 0.01,
+         "kubelab_host_capacity": {"cpu": 2, "memory_mib": 24576}}), inventory=inventory)
+    assert planned.returncode != 0 and "does not fit the Docker hosts" in planned.stdout
+    assert not (tmp_path / "plan-build" / "plan").exists()

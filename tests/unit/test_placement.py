@@ -114,6 +114,20 @@ def test_clusters_placed_earlier_that_outgrow_their_host_are_refused_not_moved()
         place(clusters, host_list, stored, needs, 20000, 10, 1.0)
 
 
+def test_overcommit_places_what_fits_nowhere_on_the_least_loaded_host_and_keeps_earlier_clusters():
+    # make check: the class is placed anyway, so each host's capacity row can say what it lacks.
+    students = ["s%02d" % i for i in range(12)]
+    needs = {c["name"]: NEED for c in roster(*students)}
+    placed, _ = place(roster(*students), hosts((8, 32), (4, 16)), None, needs, 20000, 10, 0.9, overcommit=True)
+    per_host = {h: sum(c["docker_host"] == h for c in placed) for h in ("h1", "h2")}
+    assert per_host == {"h1": 8, "h2": 4}  # 7 and 3 fit; the rest go where the load stays lowest
+    host_list = hosts((8, 32), (8, 32))
+    _, stored = run(roster("kim", "lee", "park", "choi"), host_list)
+    bigger = {c["name"]: dict(NEED, memory_mib=20000) for c in roster("kim", "lee", "park", "choi")}
+    again, _ = place(roster("kim", "lee", "park", "choi"), host_list, stored, bigger, 20000, 10, 1.0, overcommit=True)
+    assert where(again) == where(run(roster("kim", "lee", "park", "choi"), host_list, stored)[0])
+
+
 def test_several_hosts_need_known_sizes():
     with pytest.raises(PlanError, match="kubelab_host_capacity"):
         run(roster("kim"), [host_capacity("a", "", None), host_capacity("b", "", {"cpu": 8, "memory_mib": 1})])

@@ -50,6 +50,12 @@ options:
   addon_seconds: {type: dict, default: {}, description: "Seconds each add-on's install takes (time estimate)."}
   create_concurrency: {type: int, default: 2, description: Clusters created at once per Docker host.}
   forks: {type: int, default: 10, description: Ansible's forks (clusters installing add-ons at once).}
+  overcommit:
+    type: bool
+    default: false
+    description:
+      - "Place a cluster that fits no host on the least loaded one instead of failing (make check reports each
+        host's capacity instead of stopping)."
 author: kubelab maintainers
 """
 
@@ -136,6 +142,7 @@ def main():
             addon_seconds=dict(type="dict", default={}),
             create_concurrency=dict(type="int", default=2),
             forks=dict(type="int", default=10),
+            overcommit=dict(type="bool", default=False),
         ),
         required_together=[("hosts", "placement_file")],
         supports_check_mode=True,
@@ -143,7 +150,7 @@ def main():
     params = dict(module.params)
     placing = {k: params.pop(k) for k in ("hosts", "placement_file", "addons", "footprints", "headroom",
                                           "disk_gib_per_node", "create_seconds", "addon_seconds",
-                                          "create_concurrency", "forks")}
+                                          "create_concurrency", "forks", "overcommit")}
     placement, loads, estimate = None, [], {}
     try:
         params["control_planes"] = _int(params["control_planes"], "kubelab_control_planes")
@@ -154,7 +161,8 @@ def main():
             needs = cluster_needs(capacity_estimate(clusters, placing["addons"], placing["footprints"]),
                                   placing["disk_gib_per_node"])
             clusters, placement = place(clusters, hosts, read_placement(placing["placement_file"]), needs,
-                                        params["port_base"], params["port_stride"], placing["headroom"])
+                                        params["port_base"], params["port_stride"], placing["headroom"],
+                                        placing["overcommit"])
             loads = host_loads(clusters, hosts, needs)
             if placing["addon_seconds"]:
                 estimate = day_time_estimate(clusters, placing["addons"], placing["create_seconds"],
