@@ -3,7 +3,7 @@
 #
 # Idempotent and non-interactive; safe to run again and again (`make molecule-host` runs it every time).
 # Needs root on Debian 12. What it does, each step skipped when already done:
-#   1. apt: debootstrap, jq and, unless a Docker engine already answers `docker info`, docker.io (one
+#   1. apt: debootstrap, jq, dropbear-bin, openssh-sftp-server and, unless a Docker engine already answers `docker info`, docker.io (one
 #      `apt-get update`, only when something is missing). A working engine is left alone: GitHub's runners
 #      ship docker-ce, and installing docker.io over it would swap the engine (and containerd) mid-job;
 #   2. where every process lacks CAP_SYS_RESOURCE (Firecracker CI VMs), a runc wrapper that drops that
@@ -12,14 +12,19 @@
 #   3. a running Docker engine (systemd unit if systemd runs this machine, else dockerd started by hand,
 #      logging to /var/log/kubelab-dockerd.log);
 #   4. the test image (default kubelab/debian12-systemd:test): debootstrap minbase bookworm + `docker import`,
-#      the rootfs tarball cached under KUBELAB_CACHE_DIR so a lost image is rebuilt in seconds.
+#      the rootfs tarball cached under KUBELAB_CACHE_DIR so a lost image is rebuilt in seconds;
+#   5. an SSH server for root on 127.0.0.1:KUBELAB_TEST_SSH_PORT (2222), so a scenario can reach this machine
+#      as a class reaches a second Docker host: dropbear started by hand (no system service is installed or
+#      enabled), its host key and the client key pair under KUBELAB_CACHE_DIR/ssh (root only), the public key
+#      in root's authorized_keys (once, without port, agent or X11 forwarding).
 # Environment: KUBELAB_CACHE_DIR (/var/cache/kubelab), KUBELAB_TEST_IMAGE, KUBELAB_DEBIAN_MIRROR
-# (default: the mirror apt uses), KUBELAB_DOCKERD_LOG.
+# (default: the mirror apt uses), KUBELAB_DOCKERD_LOG, KUBELAB_TEST_SSH_PORT.
 set -euo pipefail
 
 cache_dir="${KUBELAB_CACHE_DIR:-/var/cache/kubelab}"
 image="${KUBELAB_TEST_IMAGE:-kubelab/debian12-systemd:test}"
 dockerd_log="${KUBELAB_DOCKERD_LOG:-/var/log/kubelab-dockerd.log}"
+ssh_port="${KUBELAB_TEST_SSH_PORT:-2222}"
 wrapper=/usr/local/libexec/kubelab/runc-wrapper
 wrapper_runtime=kubelab-runc
 daemon_json=/etc/docker/daemon.json
@@ -34,7 +39,7 @@ image_recipe_version=1
 # The packages of step 1 that are missing, one per line.
 packages_needed() {
   local pkg
-  for pkg in docker.io debootstrap jq; do
+  for pkg in docker.io debootstrap jq dropbear-bin openssh-sftp-server; do
     if [ "$pkg" = docker.io ] && docker info >/dev/null 2>&1; then continue; fi
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$'; then
       echo "$pkg"
@@ -220,4 +225,27 @@ else
   log "imported $image (recipe $recipe_id)"
 fi
 step_done "test image"
-log "ready in $(($(date +%s) - t0)) s: $(docker version --format 'Docker {{.Server.Version}}'), image $image"
+
+# --- 5. SSH server on the loopback (this machine as a second Docker host) ------------------------------------
+ssh_dir="$cache_dir/ssh"
+mkdir -p "$ssh_dir" /root/.ssh
+chmod 0700 "$ssh_dir" /root/.ssh
+[ -s "$ssh_dir/host_ed25519" ] || dropbearkey -t ed25519 -f "$ssh_dir/host_ed25519" >/dev/null 2>&1
+[ -s "$ssh_dir/client_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C kubelab-test-host -f "$ssh_dir/client_ed25519"
+authorized="no-port-forwarding,no-agent-forwarding,no-X11-forwarding $(cat "$ssh_dir/client_ed25519.pub")"
+touch /root/.ssh/authorized_keys
+chmod 0600 /root/.ssh/authorized_keys
+grep -qxF "$authorized" /root/.ssh/authorized_keys || echo "$authorized" >>/root/.ssh/authorized_keys
+if ! { [ -s "$ssh_dir/dropbear.pid" ] && kill -0 "$(cat "$ssh_dir/dropbear.pid")" 2>/dev/null; }; then
+  # -s: keys only, no passwords.
+  dropbear -r "$ssh_dir/host_ed25519" -p "127.0.0.1:$ssh_port" -P "$ssh_dir/dropbear.pid" -s
+  log "started dropbear on 127.0.0.1:$ssh_port"
+fi
+ssh_ok() {
+  ssh -q -i "$ssh_dir/client_ed25519" -p "$ssh_port" -o BatchMode=yes -o IdentitiesOnly=yes \
+    -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1 true
+}
+for _ in $(seq 1 20); do ssh_ok && break; sleep 0.5; done
+ssh_ok || { echo "ssh -p $ssh_port root@127.0.0.1 with $ssh_dir/client_ed25519 failed" >&2; exit 1; }
+step_done "ssh server"
+log "ready in $(($(date +%s) - t0)) s: $(docker version --format 'Docker {{.Server.Version}}'), image $image, ssh 127.0.0.1:$ssh_port"
