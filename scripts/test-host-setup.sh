@@ -3,9 +3,10 @@
 #
 # Idempotent and non-interactive; safe to run again and again (`make molecule-host` runs it every time).
 # Needs root on Debian 12. What it does, each step skipped when already done:
-#   1. apt: debootstrap, jq, dropbear-bin, openssh-sftp-server and, unless a Docker engine already answers `docker info`, docker.io (one
-#      `apt-get update`, only when something is missing). A working engine is left alone: GitHub's runners
-#      ship docker-ce, and installing docker.io over it would swap the engine (and containerd) mid-job;
+#   1. apt: debootstrap, jq, dropbear-bin, openssh-client, openssh-sftp-server and, unless a Docker engine
+#      already answers `docker info`, docker.io (one `apt-get update`, only when something is missing). A
+#      working engine is left alone: GitHub's runners ship docker-ce, and installing docker.io over it would
+#      swap the engine (and containerd) mid-job;
 #   2. where every process lacks CAP_SYS_RESOURCE (Firecracker CI VMs), a runc wrapper that drops that
 #      capability from container specs, registered as Docker's default runtime (else privileged
 #      containers fail with "unable to apply caps: operation not permitted");
@@ -39,7 +40,7 @@ image_recipe_version=1
 # The packages of step 1 that are missing, one per line.
 packages_needed() {
   local pkg
-  for pkg in docker.io debootstrap jq dropbear-bin openssh-sftp-server; do
+  for pkg in docker.io debootstrap jq dropbear-bin openssh-client openssh-sftp-server; do
     if [ "$pkg" = docker.io ] && docker info >/dev/null 2>&1; then continue; fi
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$'; then
       echo "$pkg"

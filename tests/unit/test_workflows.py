@@ -249,9 +249,10 @@ def test_the_kubeadm_ci_inventory_has_the_groups_of_inventories_kubeadm(tmp_path
 
 
 @pytest.mark.parametrize("docker_works, installed, needed", [
-    (True, "", ["debootstrap", "jq", "dropbear-bin", "openssh-sftp-server"]),  # GitHub runner: docker-ce answers
-    (False, "", ["docker.io", "debootstrap", "jq", "dropbear-bin", "openssh-sftp-server"]),
-    (False, "docker.io debootstrap jq dropbear-bin openssh-sftp-server", []),
+    # GitHub runner: docker-ce answers, docker.io is not installed
+    (True, "", ["debootstrap", "jq", "dropbear-bin", "openssh-client", "openssh-sftp-server"]),
+    (False, "", ["docker.io", "debootstrap", "jq", "dropbear-bin", "openssh-client", "openssh-sftp-server"]),
+    (False, "docker.io debootstrap jq dropbear-bin openssh-client openssh-sftp-server", []),
 ])
 def test_host_setup_leaves_a_working_docker_engine_alone(tmp_path, docker_works, installed, needed):
     bin_dir = tmp_path / "bin"
