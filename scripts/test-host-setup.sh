@@ -14,18 +14,18 @@
 #      logging to /var/log/kubelab-dockerd.log);
 #   4. the test image (default kubelab/debian12-systemd:test): debootstrap minbase bookworm + `docker import`,
 #      the rootfs tarball cached under KUBELAB_CACHE_DIR so a lost image is rebuilt in seconds;
-#   5. an SSH server for root on 127.0.0.1:KUBELAB_TEST_SSH_PORT (2222), so a scenario can reach this machine
-#      as a class reaches a second Docker host: dropbear started by hand (no system service is installed or
-#      enabled), its host key and the client key pair under KUBELAB_CACHE_DIR/ssh (root only), the public key
-#      in root's authorized_keys (once, without port, agent or X11 forwarding).
+#   5. the keys of an SSH server on the loopback, so a scenario can reach this machine as a class reaches a
+#      second Docker host: a dropbear host key and a client key pair under KUBELAB_CACHE_DIR/ssh (root only),
+#      the public key in root's authorized_keys (once, without port, agent or X11 forwarding). The scenario
+#      that needs the server starts it and stops it (roles/registry_cache/molecule/default); no system
+#      service is installed or enabled.
 # Environment: KUBELAB_CACHE_DIR (/var/cache/kubelab), KUBELAB_TEST_IMAGE, KUBELAB_DEBIAN_MIRROR
-# (default: the mirror apt uses), KUBELAB_DOCKERD_LOG, KUBELAB_TEST_SSH_PORT.
+# (default: the mirror apt uses), KUBELAB_DOCKERD_LOG.
 set -euo pipefail
 
 cache_dir="${KUBELAB_CACHE_DIR:-/var/cache/kubelab}"
 image="${KUBELAB_TEST_IMAGE:-kubelab/debian12-systemd:test}"
 dockerd_log="${KUBELAB_DOCKERD_LOG:-/var/log/kubelab-dockerd.log}"
-ssh_port="${KUBELAB_TEST_SSH_PORT:-2222}"
 wrapper=/usr/local/libexec/kubelab/runc-wrapper
 wrapper_runtime=kubelab-runc
 daemon_json=/etc/docker/daemon.json
@@ -227,7 +227,7 @@ else
 fi
 step_done "test image"
 
-# --- 5. SSH server on the loopback (this machine as a second Docker host) ------------------------------------
+# --- 5. SSH keys (this machine as a second Docker host) -----------------------------------------------------
 ssh_dir="$cache_dir/ssh"
 mkdir -p "$ssh_dir" /root/.ssh
 chmod 0700 "$ssh_dir" /root/.ssh
@@ -237,16 +237,5 @@ authorized="no-port-forwarding,no-agent-forwarding,no-X11-forwarding $(cat "$ssh
 touch /root/.ssh/authorized_keys
 chmod 0600 /root/.ssh/authorized_keys
 grep -qxF "$authorized" /root/.ssh/authorized_keys || echo "$authorized" >>/root/.ssh/authorized_keys
-if ! { [ -s "$ssh_dir/dropbear.pid" ] && kill -0 "$(cat "$ssh_dir/dropbear.pid")" 2>/dev/null; }; then
-  # -s: keys only, no passwords.
-  dropbear -r "$ssh_dir/host_ed25519" -p "127.0.0.1:$ssh_port" -P "$ssh_dir/dropbear.pid" -s
-  log "started dropbear on 127.0.0.1:$ssh_port"
-fi
-ssh_ok() {
-  ssh -q -i "$ssh_dir/client_ed25519" -p "$ssh_port" -o BatchMode=yes -o IdentitiesOnly=yes \
-    -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1 true
-}
-for _ in $(seq 1 20); do ssh_ok && break; sleep 0.5; done
-ssh_ok || { echo "ssh -p $ssh_port root@127.0.0.1 with $ssh_dir/client_ed25519 failed" >&2; exit 1; }
-step_done "ssh server"
-log "ready in $(($(date +%s) - t0)) s: $(docker version --format 'Docker {{.Server.Version}}'), image $image, ssh 127.0.0.1:$ssh_port"
+step_done "ssh keys"
+log "ready in $(($(date +%s) - t0)) s: $(docker version --format 'Docker {{.Server.Version}}'), image $image"
