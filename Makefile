@@ -102,7 +102,8 @@ COVERAGE_DIR   := $(CURDIR)/build/coverage
 COVERAGE_FLOOR := tests/coverage-floor.txt
 TEST_LOGS      := $(CURDIR)/build/test-logs
 test coverage: export KUBELAB_COVERAGE_DIR := $(COVERAGE_DIR)
-test coverage: export ANSIBLE_CALLBACKS_ENABLED := kubelab.core.task_coverage
+# The variable replaces ansible.cfg's callbacks_enabled, so it names preload_plugins again.
+test coverage: export ANSIBLE_CALLBACKS_ENABLED := kubelab.core.preload_plugins,kubelab.core.task_coverage
 
 # Fresh records; fails when the apply-path task coverage falls below tests/coverage-floor.txt. The last line
 # is pytest's summary again, for CI.

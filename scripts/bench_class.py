@@ -87,7 +87,7 @@ def plan(root: str, day: str, build_dir: str, students: int, with_addons: bool, 
     env = dict(os.environ, KUBELAB_PROJECT_DIR=root, ANSIBLE_CONFIG=os.path.join(root, "ansible.cfg"),
                ANSIBLE_NOCOLOR="1")
     if profile:
-        env.update(ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks", PROFILE_TASKS_TASK_OUTPUT_LIMIT="12",
+        env.update(ANSIBLE_CALLBACKS_ENABLED="kubelab.core.preload_plugins,ansible.posix.profile_tasks", PROFILE_TASKS_TASK_OUTPUT_LIMIT="12",
                    PROFILE_TASKS_SORT_ORDER="descending")
     playbook = os.path.join(root, "playbooks", "day%s.yml" % day)
     cmd = [os.path.join(BIN, "ansible-playbook"), "-i", "inventories/local", playbook, "-e", "kubelab_mode=plan",
