@@ -28,10 +28,10 @@ PLAYBOOK = """- name: Three planned clusters on one API test double
         groups: [kubelab_clusters]
         ansible_connection: local
         ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
-        kubelab_kubeconfig: {kubeconfig}
-        kubelab_plan_dir: {build}/plan/kubelab-{{{{ item.0 }}}}
         kubelab_cluster:
           name: kubelab-{{{{ item.0 }}}}
+          plan_dir: {build}/plan/kubelab-{{{{ item.0 }}}}
+          kubeconfig: {kubeconfig}
           tenancy: cluster
           students: ["{{{{ item.0 }}}}"]
           api_address: 127.0.0.1

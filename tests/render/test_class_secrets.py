@@ -29,10 +29,10 @@ PLAYBOOK = """- name: A planned cluster on the API test double
         groups: [kubelab_clusters]
         ansible_connection: local
         ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
-        kubelab_kubeconfig: {kubeconfig}
-        kubelab_plan_dir: {build}/plan/kubelab-{name}
         kubelab_cluster:
           name: kubelab-{name}
+          plan_dir: {build}/plan/kubelab-{name}
+          kubeconfig: {kubeconfig}
           tenancy: {tenancy}
           students: {students}
           api_address: 127.0.0.1

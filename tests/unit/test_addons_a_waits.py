@@ -29,9 +29,8 @@ PLAYBOOK = """- name: One planned cluster on the test doubles
         groups: [kubelab_clusters]
         ansible_connection: local
         ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
-        kubelab_kubeconfig: {state}/kubeconfig
-        kubelab_plan_dir: {state}/plan
-        kubelab_cluster: {{name: kubelab-waits, pod_subnet: 10.244.0.0/16}}
+        kubelab_cluster: {{name: kubelab-waits, pod_subnet: 10.244.0.0/16, plan_dir: {state}/plan,
+                          kubeconfig: {state}/kubeconfig}}
       changed_when: false
 - name: The cni role in apply mode
   hosts: kubelab_clusters

@@ -16,6 +16,7 @@ from ansible_collections.kubelab.core.plugins.module_utils.plan_artifact import 
     ARGUMENT_SPEC,
     MUTUALLY_EXCLUSIVE,
     REQUIRED_ONE_OF,
+    REQUIRED_TOGETHER,
     run,
 )
 
@@ -29,7 +30,8 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         validation, args = self.validate_argument_spec(
-            argument_spec=ARGUMENT_SPEC, mutually_exclusive=MUTUALLY_EXCLUSIVE, required_one_of=REQUIRED_ONE_OF)
+            argument_spec=ARGUMENT_SPEC, mutually_exclusive=MUTUALLY_EXCLUSIVE, required_one_of=REQUIRED_ONE_OF,
+            required_together=REQUIRED_TOGETHER)
         # Templated values arrive as Ansible's tagged dict/str subclasses; YAML needs plain types.
         args = json.loads(json.dumps(args))
         try:

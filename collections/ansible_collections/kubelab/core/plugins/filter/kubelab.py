@@ -8,6 +8,7 @@ from ansible_collections.kubelab.core.plugins.module_utils.class_plan import (
     capacity_estimate,
     class_plan,
     cluster_ports,
+    play_clusters,
 )
 from ansible_collections.kubelab.core.plugins.module_utils.errors import filters
 from ansible_collections.kubelab.core.plugins.module_utils.existing_cluster import (
@@ -28,6 +29,7 @@ class FilterModule:
             "kind_config": kind_config,
             "capacity_estimate": capacity_estimate,
             "cluster_ports": cluster_ports,
+            "play_clusters": play_clusters,
             "placement_hosts": placement_hosts,
             "create_rounds": create_rounds,
             "placement_release": release,

@@ -167,3 +167,27 @@ def cluster_ports(cluster):
     return [["%s api" % cluster["name"], cluster["api_port"]],
             ["%s http" % cluster["name"], cluster["http_port"]],
             ["%s https" % cluster["name"], cluster["https_port"]]]
+
+
+
+
+def play_clusters(hosts, hostvars, plan_dir=None):
+    """The clusters of a play's hosts: each host's kubelab_cluster (the host variable preflight's add_host sets),
+    which holds its name and plan_dir. A render task runs once and renders every one of them (in a loop, or with
+    plan_artifact's clusters), so one worker renders the class instead of one worker per cluster.
+
+    A play of one host without that host variable (a Molecule converge) renders for its host's name and the
+    plan_dir given.
+    """
+    clusters = []
+    for host in hosts:
+        cluster = hostvars[host].get("kubelab_cluster") if host in hostvars else None
+        if cluster is None:
+            if len(hosts) > 1:
+                raise PlanError("host %s has no kubelab_cluster host variable: a play of several clusters takes "
+                                "each cluster's from preflight (add_host)" % host)
+            cluster = {"name": host}
+            if plan_dir is not None:
+                cluster["plan_dir"] = plan_dir
+        clusters.append(cluster)
+    return clusters

@@ -153,8 +153,11 @@ ARTIFACT_OPTIONS = dict(
     docker_host=dict(type="str"),
 )
 ARGUMENT_SPEC = dict(
-    plan_dir=dict(type="path", required=True),
-    cluster=dict(type="str", required=True),
+    plan_dir=dict(type="path"),
+    cluster=dict(type="str"),
+    # The same artifacts in the plan of each of these clusters ({name, plan_dir, ...}: a class plan's clusters):
+    # templated once for a class, written once per cluster.
+    clusters=dict(type="list", elements="dict"),
     path=dict(type="str"),
     role=dict(type="str", required=True),
     mode=dict(type="str", default="0644"),
@@ -163,8 +166,10 @@ ARGUMENT_SPEC = dict(
                    options=dict(path=dict(type="str", required=True), mode=dict(type="str"), **ARTIFACT_OPTIONS)),
     **ARTIFACT_OPTIONS,
 )
-MUTUALLY_EXCLUSIVE = [("content", "data", "documents", "artifacts"), ("path", "artifacts")]
-REQUIRED_ONE_OF = [("path", "artifacts")]
+MUTUALLY_EXCLUSIVE = [("content", "data", "documents", "artifacts"), ("path", "artifacts"), ("plan_dir", "clusters"),
+                      ("cluster", "clusters")]
+REQUIRED_ONE_OF = [("path", "artifacts"), ("cluster", "clusters")]
+REQUIRED_TOGETHER = [("plan_dir", "cluster")]
 
 
 def run(params, check_mode):
@@ -190,16 +195,26 @@ def run(params, check_mode):
     twice = sorted({path for path in paths if paths.count(path) > 1})
     if twice:
         raise ArtifactError("artifacts name a path more than once: %s" % ", ".join(twice))
-    plan_dir = os.path.abspath(params["plan_dir"])
-    dests = [os.path.join(plan_dir, item["path"]) for item in items]
-    # Check the index before writing anything, so a bad index never leaves a half-written plan.
-    index_path, index_text = upsert_index(plan_dir, params["cluster"], [entry for _, _, entry in rendered])
-    file_changed = False
-    for dest, (item, text, _) in zip(dests, rendered):
-        file_changed = write_if_changed(dest, text, item["mode"], check_mode) or file_changed
-    index_changed = write_if_changed(index_path, index_text, "0644", check_mode)
+    targets = params.get("clusters")
+    if targets is None:
+        targets = [{"name": params["cluster"], "plan_dir": params["plan_dir"]}]
+    for target in targets:
+        if not target.get("name") or not target.get("plan_dir"):
+            raise ArtifactError("every item of clusters needs a name and a plan_dir, got %r" % sorted(target))
+    # Check every index before writing anything, so a bad index never leaves a half-written plan.
+    indexes = [upsert_index(os.path.abspath(target["plan_dir"]), target["name"], [entry for _, _, entry in rendered])
+               for target in targets]
+    dests = []
+    file_changed = index_changed = False
+    for target, (index_path, index_text) in zip(targets, indexes):
+        plan_dir = os.path.abspath(target["plan_dir"])
+        for item, text, _ in rendered:
+            dest = os.path.join(plan_dir, item["path"])
+            dests.append(dest)
+            file_changed = write_if_changed(dest, text, item["mode"], check_mode) or file_changed
+        index_changed = write_if_changed(index_path, index_text, "0644", check_mode) or index_changed
     result = dict(changed=file_changed or index_changed, file_changed=file_changed, index_changed=index_changed)
-    if params.get("artifacts") is None:
+    if params.get("artifacts") is None and params.get("clusters") is None:
         result["dest"] = dests[0]
     else:
         result["dests"] = dests

@@ -14,16 +14,25 @@ description:
   - Upserts one entry for it in C(<plan_dir>/index.json), the list of everything a cluster's plan holds.
   - With O(artifacts), writes several files of one role in one call (one task instead of one per file, which
     matters when a class of thirty clusters renders them all); every artifact is checked before any is written.
+  - With O(clusters), writes the same artifacts into the plan of each of several clusters, so a render that is
+    the same for every cluster of a class is templated once instead of once per cluster.
   - The same module serves plan mode and apply mode; apply mode applies the files this module wrote.
 options:
   plan_dir:
-    description: The cluster's plan directory, e.g. C(build/plan/kubelab-instructor).
+    description:
+      - The cluster's plan directory, e.g. C(build/plan/kubelab-instructor).
+      - With O(cluster); exactly one of O(cluster) and O(clusters).
     type: path
-    required: true
   cluster:
     description: The cluster's name, recorded at the top of index.json.
     type: str
-    required: true
+  clusters:
+    description:
+      - Several clusters, each of which gets the same artifacts in its own plan.
+      - Each item needs C(name) (recorded at the top of its index.json) and C(plan_dir); other keys, such as the
+        rest of a class plan's cluster, are ignored.
+    type: list
+    elements: dict
   path:
     description:
       - The artifact's path relative to O(plan_dir); its first part names the role, e.g. C(csi/crds.yaml).
@@ -103,6 +112,15 @@ EXAMPLES = r"""
     type: kind-config
     data: "{{ kubelab_cluster | kubelab.core.kind_config }}"
 
+- name: Render the metrics-server values once for every cluster of the play
+  kubelab.core.plan_artifact:
+    clusters: "{{ ansible_play_hosts | kubelab.core.play_clusters(hostvars, kubelab_plan_dir) }}"
+    path: metrics_server/metrics-server-values.yaml
+    role: metrics_server
+    type: file
+    data: {replicas: 1}
+  run_once: true
+
 - name: Render the csi manifests (one task, several files)
   kubelab.core.plan_artifact:
     plan_dir: "{{ kubelab_plan_dir }}"
@@ -120,8 +138,8 @@ dest:
   returned: with O(path)
   type: str
 dests:
-  description: Absolute paths of the written files, in the order of O(artifacts).
-  returned: with O(artifacts)
+  description: Absolute paths of the written files, in the order of O(artifacts) (for each of O(clusters) in turn).
+  returned: with O(artifacts) or O(clusters)
   type: list
   elements: str
 file_changed:
@@ -141,13 +159,15 @@ from ansible_collections.kubelab.core.plugins.module_utils.plan_artifact import 
     HAS_YAML,
     MUTUALLY_EXCLUSIVE,
     REQUIRED_ONE_OF,
+    REQUIRED_TOGETHER,
     run,
 )
 
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, mutually_exclusive=MUTUALLY_EXCLUSIVE,
-                           required_one_of=REQUIRED_ONE_OF, supports_check_mode=True)
+                           required_one_of=REQUIRED_ONE_OF, required_together=REQUIRED_TOGETHER,
+                           supports_check_mode=True)
     if not HAS_YAML:
         module.fail_json(msg="PyYAML is required by kubelab.core.plan_artifact")
     try:
