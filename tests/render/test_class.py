@@ -57,6 +57,27 @@ def test_cluster_tenancy_renders_three_distinct_clusters(plan_class):
     assert len(ports) == 9 and len(set(ports)) == 9, "API, HTTP and HTTPS host ports must all differ: %s" % ports
 
 
+def test_a_class_is_rendered_once_not_once_per_cluster(tmp_path):
+    """Day 3 with its add-ons and labs for three students: the first cluster's worker renders every cluster, so
+    the other clusters run only the Clusters play's three includes (kind, and the kubeadm and existing ones it
+    skips), yet each gets its own complete plan."""
+    roster = '{"kubelab_students": [{"name": "alice"}, {"name": "bob"}, {"name": "carol"}]}'
+    build_dir = str(tmp_path / "build")
+    result = run_playbook(DAY3, build_dir, "-e", "kubelab_mode=plan", "-e", roster, "-e", "kubelab_tenancy=cluster")
+    assert result.returncode == 0, result.stdout[-4000:]
+    recap = {line.split()[0]: dict(f.split("=") for f in line.split()[2:])
+             for line in result.stdout.split("PLAY RECAP")[-1].splitlines() if line.startswith("kubelab-")}
+    for name in ("kubelab-bob", "kubelab-carol"):
+        assert int(recap[name]["ok"]) + int(recap[name]["skipped"]) <= 3, recap[name]
+    assert int(recap["kubelab-alice"]["ok"]) > 10
+    first = load_index(build_dir, "kubelab-alice")["artifacts"]
+    for name in ("kubelab-bob", "kubelab-carol"):
+        index = load_index(build_dir, name)
+        assert index["cluster"] == name
+        assert [a["path"] for a in index["artifacts"]] == [a["path"] for a in first]
+        assert len(first) > 15
+
+
 def test_cluster_tenancy_kubeconfig_paths_differ():
     from ansible_collections.kubelab.core.plugins.module_utils.class_plan import class_plan
 

@@ -6,6 +6,7 @@ from ansible_collections.kubelab.core.plugins.module_utils.class_plan import (
     capacity_estimate,
     class_plan,
     cluster_ports,
+    play_clusters,
 )
 from ansible_collections.kubelab.core.plugins.module_utils.errors import InputError, PlanError
 from ansible_collections.kubelab.core.plugins.module_utils.kind_config import kind_config
@@ -127,3 +128,21 @@ def test_capacity_grows_with_students_and_addons():
     assert three["nodes"] == 12
     with pytest.raises(PlanError, match="no footprint for velero"):
         capacity_estimate(class_plan(students("a")), ["velero"], footprints)
+
+
+def test_play_clusters_are_each_hosts_cluster_in_play_order():
+    clusters = class_plan(students("ann", "bob"))
+    hostvars = {c["name"]: {"kubelab_cluster": c} for c in clusters}
+    hostvars["localhost"] = {}
+    assert play_clusters(["kubelab-bob", "kubelab-ann"], hostvars) == [clusters[1], clusters[0]]
+
+
+def test_play_clusters_of_one_host_without_a_cluster_take_its_name_and_the_plan_dir_given():
+    assert play_clusters(["kubelab-molecule-csi"], {"kubelab-molecule-csi": {}}, "/state/plan") == [
+        {"name": "kubelab-molecule-csi", "plan_dir": "/state/plan"}]
+    assert play_clusters(["kubelab-molecule-csi"], {"kubelab-molecule-csi": {}}) == [{"name": "kubelab-molecule-csi"}]
+
+
+def test_play_clusters_refuse_several_hosts_without_their_clusters():
+    with pytest.raises(PlanError, match="no kubelab_cluster host variable"):
+        play_clusters(["a", "b"], {"a": {}, "b": {}}, "/plan")

@@ -143,3 +143,32 @@ def test_libyaml_emitter_writes_what_the_python_emitter_writes():
         expected = yaml.dump_all(docs, Dumper=PythonDumper, default_flow_style=False, sort_keys=False,
                                  allow_unicode=True, explicit_start=len(docs) > 1)
         assert pa.to_yaml(docs) == expected
+
+
+def test_clusters_get_the_same_files_each_in_its_own_plan(tmp_path):
+    """A render that is the same for every cluster of a class: templated once, written into every plan."""
+    clusters = [{"name": "kubelab-%s" % n, "plan_dir": str(tmp_path / n), "students": [n]} for n in ("ann", "bob")]
+    call = FakeModule(cluster=None, clusters=clusters, artifacts=[
+        {"path": "csi/a.yaml", "data": {"kind": "A"}}, {"path": "csi/b.yaml", "content": "b\n"}])
+    first, second = run(call), run(call)
+    assert first["changed"] and not second["changed"]
+    assert first["dests"] == [str(tmp_path / n / p) for n in ("ann", "bob") for p in ("csi/a.yaml", "csi/b.yaml")]
+    for name in ("ann", "bob"):
+        assert (tmp_path / name / "csi/a.yaml").read_text() == "kind: A\n"
+        assert index(str(tmp_path / name))["cluster"] == "kubelab-%s" % name
+        # Byte for byte what a call per cluster writes.
+        single = tmp_path / "single" / name
+        run(FakeModule(plan_dir=str(single), cluster="kubelab-%s" % name, artifacts=call.params["artifacts"]))
+        for rel in ("csi/a.yaml", "csi/b.yaml", "index.json"):
+            assert (single / rel).read_bytes() == (tmp_path / name / rel).read_bytes()
+
+
+def test_clusters_with_a_foreign_index_write_nothing(tmp_path):
+    run(FakeModule(plan_dir=str(tmp_path / "bob"), cluster="someone-else", path="a/b.yaml", content="x"))
+    clusters = [{"name": "kubelab-ann", "plan_dir": str(tmp_path / "ann")},
+                {"name": "kubelab-bob", "plan_dir": str(tmp_path / "bob")}]
+    with pytest.raises(ValueError, match="belongs to cluster"):
+        run(FakeModule(cluster=None, clusters=clusters, path="csi/a.yaml", content="a"))
+    assert not (tmp_path / "ann").exists()
+    with pytest.raises(ValueError, match="needs a name and a plan_dir"):
+        run(FakeModule(cluster=None, clusters=[{"name": "kubelab-ann"}], path="csi/a.yaml", content="a"))

@@ -233,3 +233,38 @@ def test_every_plan_path_an_apply_task_reads_is_one_a_render_task_writes():
     unknown = [(where, path) for where, path in read
                if not any(pattern(path).match(JINJA.sub("x", done)) for done in rendered)]
     assert unknown == []
+
+
+# The plays after the clusters' include these roles on one cluster in plan mode (kubelab_render_once), so their
+# render entry points must render every cluster of the play. The cluster roles are included on every cluster.
+CLASS_RENDERED = ADDONS + ["lab", "students", "cluster_kind"]
+
+
+@pytest.mark.parametrize("role", CLASS_RENDERED)
+def test_render_tasks_render_every_cluster_of_the_play_once(role):
+    """Every task of the role's render.yml runs once for the class; a plan_artifact task writes into the plan of
+    every cluster of the play (clusters) or loops over them (kubelab_render_cluster)."""
+    tasks = list(walk_tasks(load(os.path.join(ROLES, role, "tasks", "render.yml"))))
+    assert tasks
+    for task in tasks:
+        assert task.get("run_once") is True, "%s render.yml: %s runs once per cluster" % (role, task["name"])
+        artifact = task.get("kubelab.core.plan_artifact")
+        if artifact is None:
+            continue
+        if "clusters" in artifact:
+            assert "kubelab.core.play_clusters(hostvars, kubelab_plan_dir)" in artifact["clusters"], task["name"]
+        else:
+            assert "kubelab.core.play_clusters(hostvars)" in task["loop"], task["name"]
+            assert task["loop_control"]["loop_var"] == "kubelab_render_cluster", task["name"]
+            assert task["vars"]["kubelab_cluster"] == "{{ kubelab_render_cluster }}", task["name"]
+            assert artifact["cluster"] == "{{ kubelab_cluster.name }}", task["name"]
+
+
+def test_plan_mode_includes_the_class_rendered_roles_once():
+    plays = load(os.path.join(ROOT, "playbooks", "day.yml"))
+    once = {task[action]["name"]: task.get("run_once") for play in plays for task in walk_tasks(play.get("tasks"))
+            for action in INCLUDES & set(task)}
+    assert {role: once[role] for role in CLASS_RENDERED if role != "cluster_kind"} == {
+        role: "{{ kubelab_render_once }}" for role in CLASS_RENDERED if role != "cluster_kind"}
+    # kubeadm's and an existing cluster's render stay per cluster, so the Clusters play includes on every cluster.
+    assert not any(once[role] for role in CLUSTER_ROLES)

@@ -10,12 +10,20 @@ credentials (no kubeconfig, token or password field exists), and check details a
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import html
 import json
 import os
+import re
 
+from ansible_collections.kubelab.core.plugins.module_utils.errors import InputError
 from ansible_collections.kubelab.core.plugins.module_utils.names import ZONE_LABEL
+
+try:
+    import yaml
+except ImportError:  # pragma: no cover - PyYAML comes with ansible-core
+    yaml = None
 
 # A check's detail on the board: enough to see why, too short to carry a whole object.
 DETAIL_MAX = 80
@@ -244,3 +252,122 @@ def render_board(records, generated_at, board_dir, check=None, missing=()):
 
 def relative_link(target, start):
     return os.path.relpath(target, start).replace(os.sep, "/")
+
+
+STATE_RE = re.compile(r'<meta name="kubelab-board-state" content="([0-9a-f]+)">')
+
+
+def _write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def _entries(params):
+    """The students of the cluster as the students role planned them (its plan artifact students/access.yaml)."""
+    data = None
+    if params["access_file"] and os.path.exists(params["access_file"]):
+        with open(params["access_file"], encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    return (data or {}).get("students") or []
+
+
+def record(params, now, check_mode):
+    """The records of one cluster's students, or of every cluster of I(clusters) (one task for the whole class)."""
+    changed, written = False, []
+    for cluster in params["clusters"] or [params]:
+        cluster_changed, cluster_written = _record_cluster(dict(params, **cluster), now, check_mode)
+        changed = changed or cluster_changed
+        written += cluster_written
+    return dict(changed=changed, written=written)
+
+
+def _record_cluster(params, now, check_mode):
+    for key in ("cluster", "access_file"):
+        if not params.get(key):
+            raise InputError("state=record: every cluster needs %s" % key)
+    health = []
+    if params.get("nodes") is not None:
+        health += node_health(params["nodes"], params["zones"])
+    health += [addon_health(addon, addon_workloads(params.get("workloads") or [], {
+        "namespaces": params["addon_namespaces"][addon], "label_selectors": params["addon_selectors"].get(addon)}))
+        for addon in sorted(params.get("addons") or []) if addon in params["addon_namespaces"]]
+    changed, written = False, []
+    for entry in _entries(params):
+        student = entry["student"]
+        checks = []
+        for instance in params.get("instances") or []:
+            if instance.get("student") and instance["student"] != student:
+                continue
+            report = None
+            if params["mode"] != "plan":
+                report = read_json(os.path.join(params["reports_dir"] or "", params["cluster"] or "",
+                                                instance.get("report", "")))
+            checks += lab_results(instance, report)
+        path = os.path.join(params["board_dir"], "students", student + ".json")
+        previous = read_json(path)
+        sheet = os.path.join(params["sheet_dir"] or "", student, "endpoints.md")
+        new = student_record(entry, checks, health, params["mode"], now, sheet, previous)
+        if same_state(new, previous):
+            continue
+        changed = True
+        written.append(student)
+        if not check_mode:
+            _write(path, json.dumps(new, indent=2, sort_keys=True) + "\n")
+    return changed, written
+
+
+def render(params, now, check_mode):
+    board = params["board_dir"]
+    records, missing = [], []
+    for student in params["students"]:
+        data = read_json(os.path.join(board, "students", student + ".json"))
+        if data:
+            records.append(data)
+        else:
+            missing.append(student)
+    check = read_json(os.path.join(board, "check.json"))
+    page = render_board(records, now, board, check=check, missing=missing)
+    path = os.path.join(board, "index.html")
+    old = None
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as handle:
+            found = STATE_RE.search(handle.read())
+            old = found.group(1) if found else None
+    changed = old != STATE_RE.search(page).group(1)
+    if not check_mode:
+        _write(path, page)
+    return dict(changed=changed, path=path, summary=summary_lines(records, missing),
+                stuck=[{"student": r["student"], "check": r["failing"], "since": r["failing_since"]}
+                       for r in stuck(records)])
+
+ARGUMENT_SPEC = dict(
+    state=dict(type="str", required=True, choices=["record", "render"]),
+    board_dir=dict(type="path", required=True),
+    now=dict(type="str"),
+    cluster=dict(type="str"),
+    access_file=dict(type="path"),
+    instances=dict(type="list", elements="dict", default=[]),
+    reports_dir=dict(type="path"),
+    mode=dict(type="str", default="apply"),
+    nodes=dict(type="list", elements="dict"),
+    zones=dict(type="list", elements="str", default=[]),
+    workloads=dict(type="list", elements="dict", default=[]),
+    addons=dict(type="list", elements="str", default=[]),
+    addon_namespaces=dict(type="dict", default={}),
+    addon_selectors=dict(type="dict", default={}),
+    sheet_dir=dict(type="path"),
+    students=dict(type="list", elements="str", default=[]),
+    clusters=dict(type="list", elements="dict", default=[]),
+)
+REQUIRED_IF = [("state", "record", ("reports_dir", "sheet_dir"))]
+
+
+def run(params, check_mode):
+    """Record the students' board records (state=record) or write the board page (state=render); the result dict.
+    Raises InputError on a cluster without its name or access file."""
+    now = params["now"] or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return (record if params["state"] == "record" else render)(params, now, check_mode)

@@ -94,82 +94,16 @@ loads:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubelab.core.plugins.module_utils.class_plan import capacity_estimate, class_plan
-from ansible_collections.kubelab.core.plugins.module_utils.errors import KubelabError, PlanError
-from ansible_collections.kubelab.core.plugins.module_utils.placement import (
-    cluster_needs,
-    day_time_estimate,
-    host_capacity,
-    host_loads,
-    place,
-    read_placement,
-)
-
-
-def _int(value, variable):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise PlanError("%s: %r must be a whole number" % (variable, value)) from None
+from ansible_collections.kubelab.core.plugins.module_utils.class_plan import ARGUMENT_SPEC, REQUIRED_TOGETHER, run
+from ansible_collections.kubelab.core.plugins.module_utils.errors import KubelabError
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            students=dict(type="list", elements="raw", required=True),
-            prefix=dict(type="str", default="kubelab"),
-            tenancy=dict(type="str", default="cluster"),
-            provider=dict(type="str", default="kind"),
-            zones=dict(type="list", elements="raw", required=True),
-            region=dict(type="str", default="region-1"),
-            control_planes=dict(type="raw", default=1),
-            workers=dict(type="raw", default=3),
-            pod_subnet=dict(type="str", required=True),
-            service_subnet=dict(type="str", required=True),
-            port_base=dict(type="int", default=20000),
-            port_stride=dict(type="int", default=10),
-            build_dir=dict(type="path", required=True),
-            plan_root=dict(type="path"),
-            api_address=dict(type="str", default="127.0.0.1"),
-            docker_host=dict(type="str", default="localhost"),
-            hosts=dict(type="list", elements="dict"),
-            placement_file=dict(type="path"),
-            addons=dict(type="list", elements="str", default=[]),
-            footprints=dict(type="dict", default={}),
-            headroom=dict(type="float", default=0.9),
-            disk_gib_per_node=dict(type="int", default=4),
-            create_seconds=dict(type="int", default=150),
-            addon_seconds=dict(type="dict", default={}),
-            create_concurrency=dict(type="int", default=2),
-            forks=dict(type="int", default=10),
-            overcommit=dict(type="bool", default=False),
-        ),
-        required_together=[("hosts", "placement_file")],
-        supports_check_mode=True,
-    )
-    params = dict(module.params)
-    placing = {k: params.pop(k) for k in ("hosts", "placement_file", "addons", "footprints", "headroom",
-                                          "disk_gib_per_node", "create_seconds", "addon_seconds",
-                                          "create_concurrency", "forks", "overcommit")}
-    placement, loads, estimate = None, [], {}
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, required_together=REQUIRED_TOGETHER, supports_check_mode=True)
     try:
-        params["control_planes"] = _int(params["control_planes"], "kubelab_control_planes")
-        params["workers"] = _int(params["workers"], "kubelab_workers")
-        clusters = class_plan(params.pop("students"), **params)
-        if placing["hosts"] is not None:
-            hosts = [host_capacity(h["name"], h.get("address"), h.get("capacity")) for h in placing["hosts"]]
-            needs = cluster_needs(capacity_estimate(clusters, placing["addons"], placing["footprints"]),
-                                  placing["disk_gib_per_node"])
-            clusters, placement = place(clusters, hosts, read_placement(placing["placement_file"]), needs,
-                                        params["port_base"], params["port_stride"], placing["headroom"],
-                                        placing["overcommit"])
-            loads = host_loads(clusters, hosts, needs)
-            if placing["addon_seconds"]:
-                estimate = day_time_estimate(clusters, placing["addons"], placing["create_seconds"],
-                                             placing["addon_seconds"], placing["create_concurrency"], placing["forks"])
+        module.exit_json(**run(module.params))
     except (KubelabError, OSError) as err:
         module.fail_json(msg=str(err))
-    module.exit_json(changed=False, clusters=clusters, placement=placement, loads=loads, time_estimate=estimate)
 
 
 if __name__ == "__main__":
